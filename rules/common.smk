@@ -1,0 +1,100 @@
+# Helpers shared by the rules: config checking, wildcard constraints and the
+# named input and params functions. The logic lives in scripts/gfm_limits.
+import sys
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from gfm_limits.config import check_consistency, check_keys
+from gfm_limits.layout import FIGURES, TABLES
+
+
+def check_config(config, schema_path):
+    """Unknown keys (named, with a suggestion), schema validation with defaults, cross-key checks."""
+    import yaml
+
+    with open(schema_path) as handle:
+        schema = yaml.safe_load(handle)
+    check_keys(config, schema)
+    validate(config, schema_path)
+    check_consistency(config)
+
+
+def _names(mapping):
+    return "|".join(sorted(mapping, key=len, reverse=True)) or "^$"
+
+
+wildcard_constraints:
+    source=_names(config["sources"]),
+    condition=_names(config["conditions"]),
+    seed=r"\d+",
+    split="train|eval",
+
+
+SEEDS = config["seeds"]
+CONDITIONS = list(config["conditions"])
+# (condition, seed) of every member, in the order of expand(condition=..., seed=...)
+MEMBERS = [(c, s) for c in CONDITIONS for s in SEEDS]
+
+
+def source_of(wildcards):
+    return config["conditions"][wildcards.condition]["source"]
+
+
+def local_source(wildcards):
+    """The source file as an input when it is a local path, so edits to it rerun the chain."""
+    url = config["sources"][wildcards.source]["url"]
+    return [url] if "://" not in url else []
+
+
+def fetch_params(wildcards):
+    entry = config["sources"][wildcards.source]
+    return {"url": entry["url"], "sha256": entry.get("sha256")}
+
+
+def corpus_params(wildcards):
+    c = config["corpus"]
+    return {
+        "format": config["sources"][wildcards.source]["format"],
+        "dna": {
+            "window": c["dna_window"],
+            "min_window": c["dna_min_window"],
+            "eval_fraction": c["eval_fraction"],
+        },
+        "text": {"eval_fraction": c["eval_fraction"], "min_chars": c["text_min_chars"]},
+    }
+
+
+def tokenizer_params(wildcards):
+    kind = config["conditions"][wildcards.condition]["tokenizer"]
+    t = config["tokenizer"]
+    return {"kind": kind, "vocab_size": t["bpe_vocab_size"], "k": t["kmer_k"]}
+
+
+def tokenizer_corpus(wildcards):
+    """BPE learns from the training corpus of the condition's source; k-mers need none."""
+    if config["conditions"][wildcards.condition]["tokenizer"] == "kmer":
+        return []
+    return f"results/corpus/{source_of(wildcards)}/train.txt"
+
+
+def split_corpus(wildcards):
+    return f"results/corpus/{source_of(wildcards)}/{wildcards.split}.txt"
+
+
+def member_files(pattern):
+    """An input function: `pattern` for every seed of the wildcard's condition, in SEEDS order."""
+
+    def inputs(wildcards):
+        return [pattern.format(condition=wildcards.condition, seed=s) for s in SEEDS]
+
+    return inputs
+
+
+def stats_tables(pattern="results/stats/{condition}/{table}.tsv"):
+    return {t: pattern.format(condition="{condition}", table=t) for t in TABLES}
+
+
+def figure_paths():
+    return expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"])

@@ -1,0 +1,15 @@
+rule corpus:
+    input:
+        "results/fetch/{source}.data",
+    output:
+        train="results/corpus/{source}/train.txt",
+        eval="results/corpus/{source}/eval.txt",
+        stats="results/corpus/{source}/stats.json",
+    params:
+        corpus=corpus_params,
+    log:
+        "results/logs/corpus/{source}.log",
+    conda:
+        "../envs/corpus.yaml"
+    script:
+        "../scripts/build_corpus.py"

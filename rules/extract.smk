@@ -1,0 +1,35 @@
+rule eval_masks:
+    input:
+        tokens="results/tokens/{condition}/eval.npy",
+        tokenizer="results/tokenizers/{condition}.json",
+    output:
+        "results/extract/{condition}/masks.npz",
+    params:
+        extract=config["extract"],
+    log:
+        "results/logs/eval_masks/{condition}.log",
+    conda:
+        "../envs/extract.yaml"
+    script:
+        "../scripts/eval_masks.py"
+
+
+rule extract:
+    input:
+        model="results/models/{condition}/seed{seed}",
+        masks="results/extract/{condition}/masks.npz",
+    output:
+        predictions="results/extract/{condition}/seed{seed}/predictions.npz",
+        embeddings="results/extract/{condition}/seed{seed}/embeddings.npy",
+        fisher="results/extract/{condition}/seed{seed}/fisher.tsv",
+    params:
+        batch_size=config["extract"]["batch_size"],
+    threads: 1
+    log:
+        "results/logs/extract/{condition}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/extract/{condition}/seed{seed}.tsv"
+    conda:
+        "../envs/extract.yaml"
+    script:
+        "../scripts/extract_member.py"

@@ -1,0 +1,24 @@
+rule figures:
+    input:
+        tables=expand("results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES),
+        curves=expand("results/models/{condition}/seed{seed}.curve.tsv", condition=CONDITIONS, seed=SEEDS),
+    output:
+        **{
+            f"{name}_png": report(
+                f"results/figures/{name}.png",
+                caption=f"../report/{name}.rst",
+                category="Figures",
+            )
+            for name in FIGURES
+        },
+        **{f"{name}_pdf": f"results/figures/{name}.pdf" for name in FIGURES},
+    params:
+        conditions=CONDITIONS,
+        dirs=expand("results/stats/{condition}", condition=CONDITIONS),
+        members=MEMBERS,
+    log:
+        "results/logs/figures/figures.log",
+    conda:
+        "../envs/figures.yaml"
+    script:
+        "../scripts/plot_figures.py"

@@ -1,0 +1,19 @@
+rule train:
+    input:
+        tokens="results/tokens/{condition}/train.npy",
+        tokenizer="results/tokenizers/{condition}.json",
+    output:
+        model=directory("results/models/{condition}/seed{seed}"),
+        curve="results/models/{condition}/seed{seed}.curve.tsv",
+    params:
+        model=config["model"],
+        train=config["train"],
+    threads: 1
+    log:
+        "results/logs/train/{condition}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{condition}/seed{seed}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../scripts/train_model.py"

@@ -1,0 +1,14 @@
+"""Rule stats: the tidy statistics tables of one condition."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+
+from gfm_limits.stats import TABLES, StatsConfig, condition_stats
+
+by_seed = {name: dict(zip(snakemake.params.seeds, getattr(snakemake.input, name)))
+           for name in ("predictions", "embeddings", "fisher")}
+p = snakemake.params.stats
+condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"],
+                {t: getattr(snakemake.output, t) for t in TABLES}, StatsConfig(top_p=p["top_p"], top_k=p["top_k"]))

@@ -1,0 +1,10 @@
+"""Rule encode: a corpus split as packed rows of token ids."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+
+from gfm_limits.tokenizer import encode_corpus
+
+encode_corpus(snakemake.input.corpus, snakemake.input.tokenizer, snakemake.output[0], snakemake.params.seq_len)

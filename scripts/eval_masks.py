@@ -1,0 +1,12 @@
+"""Rule eval_masks: the held-out rows and masked positions shared by all members of a condition."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+
+from gfm_limits.predictions import make_eval_masks
+
+p = snakemake.params.extract
+make_eval_masks(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output[0], p["n_sequences"],
+                p["mask_fraction"], p["fisher_mask_fraction"], p["mask_seed"])

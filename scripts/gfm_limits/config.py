@@ -1,0 +1,60 @@
+"""Config checks that go beyond JSON-schema validation.
+
+`check_keys` walks the config against config/schema.yaml before Snakemake's
+validate() runs and names any unknown key by its full dotted path, with the
+closest known key as a suggestion (jsonschema alone says only "Additional
+properties are not allowed"). `check_consistency` checks what the schema
+cannot express: conditions name existing sources, k-mers only on DNA,
+sequence length within the position embeddings.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from gfm_limits.files import InputError
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    target = schema
+    for part in ref.lstrip("#/").split("/"):
+        target = target[part]
+    return target
+
+
+def check_keys(config: dict, schema: dict, node: dict | None = None, prefix: str = "") -> None:
+    """Raise InputError naming the first config key the schema does not know."""
+    node = _resolve(schema, schema if node is None else node)
+    if not isinstance(config, dict) or node.get("type") != "object":
+        return
+    known = node.get("properties", {})
+    extra = node.get("additionalProperties", True)
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if key in known:
+            check_keys(value, schema, known[key], f"{path}.")
+        elif isinstance(extra, dict):
+            check_keys(value, schema, extra, f"{path}.")
+        elif extra is False:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+            raise InputError(f"config: unknown key '{path}'{hint}")
+
+
+def check_consistency(config: dict) -> None:
+    """Cross-key checks; raise InputError naming the key."""
+    sources = config["sources"]
+    for name, cond in config["conditions"].items():
+        if cond["source"] not in sources:
+            raise InputError(f"config: conditions.{name}.source: no source named {cond['source']!r} "
+                             f"(sources: {', '.join(sources)})")
+        if cond["tokenizer"] == "kmer" and sources[cond["source"]]["format"] != "fasta":
+            raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a fasta source")
+    if config["encode"]["seq_len"] > config["model"]["max_position"]:
+        raise InputError(f"config: encode.seq_len ({config['encode']['seq_len']}) exceeds "
+                         f"model.max_position ({config['model']['max_position']})")
+    if config["model"]["hidden_size"] % max(config["model"]["num_heads"], 1):
+        raise InputError("config: model.num_heads must divide model.hidden_size")

@@ -1,0 +1,46 @@
+"""Everything the statistics need from one trained member, in one pass.
+
+Writes the predictive distributions at the shared masked positions
+(predictions.py), the static input-embedding matrix (word_embeddings.weight,
+tied to the decoder) and the paper's layer-wise empirical Fisher (fisher.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from gfm_limits.files import atomic_path
+from gfm_limits.fisher import fisher_paper
+from gfm_limits.model import load_model
+from gfm_limits.predictions import predict_distributions
+from gfm_limits.tokenizer import load, special_ids
+
+log = logging.getLogger(__name__)
+
+
+def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
+                   embeddings_out, fisher_out, threads: int = 1) -> None:
+    import pandas as pd
+    import torch
+
+    torch.set_num_threads(threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_model(model_dir).to(device)
+    mask_id = special_ids(load(Path(model_dir) / "tokenizer.json"))["[MASK]"]
+    masks = np.load(masks_path)
+    rows, predict, fisher_mask = masks["rows"], masks["predict"], masks["fisher"]
+
+    probs, targets = predict_distributions(model, rows, predict, mask_id, batch_size, device)
+    with atomic_path(predictions_out) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, probs=probs, targets=targets)
+    embeddings = model.bert.embeddings.word_embeddings.weight.detach().float().cpu().numpy()  # (V, H)
+    with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, embeddings)
+    records = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device)
+    with atomic_path(fisher_out) as tmp:
+        pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+    log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),
+             embeddings.shape, len(records))

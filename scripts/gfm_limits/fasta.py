@@ -1,0 +1,98 @@
+"""DNA corpus: read a FASTA with pyfaidx and cut it into clean training windows.
+
+Follows the paper's preprocessing (notes/paper.md, Setup): sequence is
+uppercased, so soft-masked repeats stay as sequence; runs of N and IUPAC
+ambiguity codes split the sequence, because neither tokenizer can model them
+(only A, C, G, T remain); segments are cut into non-overlapping windows.
+Held-out data is disjoint by region: the last `eval_fraction` of every record
+is evaluation, the rest training, and no window crosses that boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gfm_limits.files import InputError, open_maybe_gzip
+
+_ACGT_RUN = re.compile(r"[ACGT]+")
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    window: int = 1000  # bp per window
+    min_window: int = 200  # shorter pieces are dropped
+    eval_fraction: float = 0.1  # tail of each record held out
+
+
+def clean_segments(seq: str) -> list[tuple[int, str]]:
+    """Uppercase `seq` and split it at every non-ACGT run: [(offset, segment)]."""
+    upper = seq.upper()
+    return [(m.start(), m.group()) for m in _ACGT_RUN.finditer(upper)]
+
+
+def cut_windows(segment: str, cfg: WindowConfig) -> list[str]:
+    """Non-overlapping windows of cfg.window bp; a tail of >= cfg.min_window is kept."""
+    windows = [segment[i : i + cfg.window] for i in range(0, len(segment), cfg.window)]
+    return [w for w in windows if len(w) >= cfg.min_window]
+
+
+def _check_header(path: Path) -> None:
+    with open_maybe_gzip(path, "rb") as handle:
+        head = handle.read(1 << 16).lstrip()
+    if not head.startswith(b">"):
+        raise InputError(f"{path}: not a FASTA file (the first non-blank character is not '>')")
+
+
+def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
+    """Yield (name, sequence) for every record of a plain or gzip FASTA, via pyfaidx."""
+    import pyfaidx
+
+    path = Path(path)
+    _check_header(path)
+    with tempfile.TemporaryDirectory(prefix="gfm_fasta_") as tmp:
+        # pyfaidx reads only plain or BGZF files and writes its .fai beside the
+        # file, so work on a plain copy (or a link) inside a private directory.
+        plain = Path(tmp) / "sequence.fa"
+        if _is_gzip(path):
+            with open_maybe_gzip(path, "rb") as src, open(plain, "wb") as out:
+                while block := src.read(1 << 22):
+                    out.write(block)
+        else:
+            os.symlink(path.resolve(), plain)
+        try:
+            fasta = pyfaidx.Fasta(str(plain), as_raw=True, sequence_always_upper=True)
+        except (pyfaidx.FastaIndexingError, ValueError) as err:
+            raise InputError(f"{path}: malformed FASTA: {err}") from err
+        with fasta:
+            for name in fasta.keys():
+                yield name, fasta[name][:]
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def split_windows(path: str | os.PathLike, cfg: WindowConfig) -> tuple[list[str], list[str]]:
+    """Training and evaluation windows of a FASTA, disjoint by region."""
+    train: list[str] = []
+    held_out: list[str] = []
+    for _, seq in read_records(path):
+        boundary = int(round(len(seq) * (1.0 - cfg.eval_fraction)))
+        for offset, segment in clean_segments(seq):
+            end = offset + len(segment)
+            if offset < boundary:
+                train += cut_windows(segment[: max(0, min(end, boundary) - offset)], cfg)
+            if end > boundary:
+                held_out += cut_windows(segment[max(0, boundary - offset) :], cfg)
+    if not train or not held_out:
+        raise InputError(
+            f"{path}: no usable sequence: {len(train)} training and {len(held_out)} evaluation windows "
+            f"of at least {cfg.min_window} bp of A/C/G/T"
+        )
+    return train, held_out

@@ -1,0 +1,76 @@
+"""Statistics of predictive distributions: entropy, divergence, disagreement.
+
+Definitions follow the paper's analysis code (notes/paper.md, Metrics), in bits:
+- H(p) = -sum_v p_v log2 p_v;  KL(p || U) = log2 |V| - H(p).
+- accuracy: argmax p == target; perplexity: exp of the mean cross-entropy in nats.
+- top-p truncation: sort p descending, keep tokens while the cumulative mass
+  is <= top_p (the top token always kept), renormalise.
+- Jensen-Shannon distance between two members' truncated distributions,
+  sqrt(KL(P||M)/2 + KL(Q||M)/2) with M = (P+Q)/2, base 2
+  (scipy.spatial.distance.jensenshannon), averaged over positions.
+- argmax disagreement: the share of positions where two members' top tokens
+  differ (the small-top_p limit of the JS distance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import jensenshannon
+from scipy.special import entr
+
+
+def entropy_bits(probs: np.ndarray) -> np.ndarray:
+    """H(p) in bits per row. probs: (M, V) -> (M,)."""
+    return entr(probs.astype(np.float64)).sum(axis=-1) / np.log(2.0)
+
+
+def kl_uniform_bits(probs: np.ndarray) -> np.ndarray:
+    """KL(p || uniform over V) in bits per row: log2 V - H(p). (M, V) -> (M,)."""
+    return np.log2(probs.shape[-1]) - entropy_bits(probs)
+
+
+def cross_entropy_nats(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """-log p(target) per row, clipped at float32's tiniest positive value. (M, V), (M,) -> (M,)."""
+    p = probs[np.arange(len(targets)), targets].astype(np.float64)
+    return -np.log(np.maximum(p, np.finfo(np.float32).tiny))
+
+
+def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """Mean entropy, KL from uniform, cross-entropy, accuracy and perplexity of one member."""
+    ce = cross_entropy_nats(probs, targets)
+    return {
+        "entropy_bits": float(entropy_bits(probs).mean()),
+        "kl_uniform_bits": float(kl_uniform_bits(probs).mean()),
+        "cross_entropy_bits": float(ce.mean() / np.log(2.0)),
+        "accuracy": float((probs.argmax(axis=-1) == targets).mean()),
+        "perplexity": float(np.exp(ce.mean())),
+    }
+
+
+def truncate_top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
+    """Keep each row's most likely tokens while cumulative mass <= top_p (top one always); renormalise."""
+    order = np.argsort(-probs, axis=-1, kind="stable")  # (M, V)
+    ranked = np.take_along_axis(probs, order, axis=-1)
+    keep_ranked = np.cumsum(ranked, axis=-1) <= top_p
+    keep_ranked[:, 0] = True
+    keep = np.zeros_like(keep_ranked)
+    np.put_along_axis(keep, order, keep_ranked, axis=-1)
+    kept = np.where(keep, probs, 0.0)
+    return kept / kept.sum(axis=-1, keepdims=True)
+
+
+def js_distance(p: np.ndarray, q: np.ndarray, top_p: float = 1.0) -> np.ndarray:
+    """Jensen-Shannon distance (base 2) per position after top-p truncation. (M, V) x2 -> (M,)."""
+    if top_p < 1.0:
+        p, q = truncate_top_p(p, top_p), truncate_top_p(q, top_p)
+    return jensenshannon(p.astype(np.float64), q.astype(np.float64), base=2, axis=-1)
+
+
+def disagreement(p: np.ndarray, q: np.ndarray) -> float:
+    """Share of positions whose argmax differs between two members."""
+    return float((p.argmax(axis=-1) != q.argmax(axis=-1)).mean())
+
+
+def mean_sorted_distribution(probs: np.ndarray) -> np.ndarray:
+    """Each row sorted in descending order, averaged over rows: (M, V) -> (V,)."""
+    return -np.sort(-probs, axis=-1).mean(axis=0)

@@ -1,0 +1,64 @@
+"""Predictive distributions at one shared set of held-out masked positions.
+
+As the paper's analysis code (notes/paper.md, Metrics): a fraction (10%) of
+the non-special tokens of each evaluation row is masked, every one replaced
+by [MASK] (no 80/10/10), and p = softmax over the whole vocabulary at each
+masked position. The positions are drawn once per condition
+(`make_eval_masks`) and every member reads the same file, so members are
+compared on identical inputs. A second, independent draw (15%) is kept for
+the empirical Fisher.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from gfm_limits.files import atomic_path
+from gfm_limits.model import masked_logits
+from gfm_limits.tokenizer import load, special_ids
+
+log = logging.getLogger(__name__)
+
+
+def draw_mask(rows: np.ndarray, eligible: np.ndarray, fraction: float, rng) -> np.ndarray:
+    """Select round(fraction * eligible) positions per row (at least one): (N, T) bool."""
+    mask = np.zeros(rows.shape, dtype=bool)
+    for i in range(len(rows)):
+        candidates = np.flatnonzero(eligible[i])
+        k = max(1, int(round(fraction * len(candidates))))
+        mask[i, rng.choice(candidates, size=k, replace=False)] = True
+    return mask
+
+
+def make_eval_masks(tokens_path, tokenizer_path, out, n_sequences: int, mask_fraction: float,
+                    fisher_fraction: float, seed: int) -> None:
+    """Write the shared evaluation rows and their prediction and Fisher masks (.npz)."""
+    rows = np.load(tokens_path)[:n_sequences]  # (N, T) uint16
+    special = np.array(sorted(special_ids(load(tokenizer_path)).values()))
+    eligible = ~np.isin(rows, special)
+    rng = np.random.default_rng(seed)
+    predict = draw_mask(rows, eligible, mask_fraction, rng)
+    fisher = draw_mask(rows, eligible, fisher_fraction, rng)
+    with atomic_path(out) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, rows=rows, predict=predict, fisher=fisher)
+    log.info("%d rows: %d prediction and %d Fisher positions", len(rows), predict.sum(), fisher.sum())
+
+
+def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int,
+                          batch_size: int, device) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,)."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch_size):
+            ids = torch.from_numpy(rows[start : start + batch_size].astype(np.int64)).to(device)
+            sel = torch.from_numpy(predict[start : start + batch_size]).to(device)
+            inputs = torch.where(sel, torch.full_like(ids, mask_id), ids)
+            logits = masked_logits(model, inputs, sel)  # (M_batch, V)
+            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+    return np.concatenate(out), rows[predict].astype(np.int64)
+

@@ -1,0 +1,119 @@
+"""Tokenizers (BPE, k-mer) saved as HF tokenizer JSON, and corpus encoding.
+
+BPE: HF tokenizers BPE trained with BpeTrainer(vocab_size) on the training
+corpus, special tokens included in the vocabulary size, Whitespace
+pre-tokenizer (as the paper's code; notes/paper.md, Setup).
+
+k-mer: the Nucleotide Transformer tokenizer the paper used (non-overlapping
+6-mers read left to right; a position where no full k-mer of A/C/G/T starts,
+for instance the tail of a sequence, falls back to a single base A/C/G/T/N).
+It is a greedy longest-match over a vocabulary of all 4^k k-mers plus single
+bases, which is exactly a WordPiece model with an empty continuation prefix,
+so it is built locally with HF tokenizers and no hub download.
+
+Encoding packs each corpus into rows of exactly `seq_len` tokens:
+[CLS] t1 ... t_{seq_len-2} [SEP], the token stream running across documents
+with [SEP] between them, so no position is padding and every condition
+trains on the same number of tokens per step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from gfm_limits.files import InputError, atomic_path
+
+log = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int = 4096):
+    """Train a BPE tokenizer on a one-document-per-line corpus and save it."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.Fuse()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    tok.train([str(corpus)], trainer)
+    _save(tok, out)
+    return tok
+
+
+def build_kmer(out: str | os.PathLike, k: int = 6):
+    """The Nucleotide Transformer k-mer tokenizer: specials, all 4^k k-mers, single bases."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + kmers + list("ACGTN"))}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", continuing_subword_prefix="",
+                                     max_input_chars_per_word=1 << 30))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.Fuse()
+    _save(tok, out)
+    return tok
+
+
+def _save(tok, out: str | os.PathLike) -> None:
+    with atomic_path(out) as tmp:
+        tok.save(str(tmp))
+    log.info("tokenizer %s: %d tokens", out, tok.get_vocab_size())
+
+
+def load(path: str | os.PathLike):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(path))
+
+
+def special_ids(tok) -> dict[str, int]:
+    """Ids of the special tokens, keyed by their names ("[PAD]", ...)."""
+    return {name: tok.token_to_id(name) for name in SPECIAL_TOKENS}
+
+
+def encode_lines(corpus: str | os.PathLike, tok, batch: int = 4096) -> np.ndarray:
+    """One token stream for the corpus, documents separated by [SEP]: (N,) int64."""
+    sep = tok.token_to_id("[SEP]")
+    pieces: list[np.ndarray] = []
+    with open(corpus, encoding="utf-8") as handle:
+        lines = [line.rstrip("\n") for line in handle]
+    for start in range(0, len(lines), batch):
+        for enc in tok.encode_batch(lines[start : start + batch], add_special_tokens=False):
+            pieces.append(np.asarray(enc.ids + [sep], dtype=np.int64))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+
+def pack_rows(stream: np.ndarray, seq_len: int, cls_id: int, sep_id: int) -> np.ndarray:
+    """Cut a token stream into rows [CLS] body [SEP] of exactly seq_len: (R, seq_len) uint16."""
+    body = seq_len - 2
+    n_rows = len(stream) // body
+    rows = np.empty((n_rows, seq_len), dtype=np.uint16)
+    rows[:, 0] = cls_id
+    rows[:, 1:-1] = stream[: n_rows * body].reshape(n_rows, body)
+    rows[:, -1] = sep_id
+    return rows
+
+
+def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: str | os.PathLike,
+                  seq_len: int) -> np.ndarray:
+    """Encode a line corpus into packed rows and save them as .npy."""
+    tok = load(tokenizer)
+    if tok.get_vocab_size() > np.iinfo(np.uint16).max:
+        raise InputError(f"{tokenizer}: vocabulary of {tok.get_vocab_size()} does not fit uint16 token arrays")
+    stream = encode_lines(corpus, tok)
+    ids = special_ids(tok)
+    rows = pack_rows(stream, seq_len, ids["[CLS]"], ids["[SEP]"])
+    if len(rows) == 0:
+        raise InputError(f"{corpus}: {len(stream)} tokens, fewer than one row of {seq_len}")
+    unk = int((rows == ids["[UNK]"]).sum())
+    log.info("%s: %d tokens -> %d rows of %d (%d [UNK])", corpus, len(stream), len(rows), seq_len, unk)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, rows)
+    return rows

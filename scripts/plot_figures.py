@@ -1,0 +1,13 @@
+"""Rule figures: the paper's figures as PNG and PDF."""
+import logging
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+
+from gfm_limits.figures import plot_all
+
+curves = dict(zip(snakemake.params.members, snakemake.input.curves))
+plot_all(dict(zip(snakemake.params.conditions, snakemake.params.dirs)), curves,
+         Path(snakemake.output[0]).parent)

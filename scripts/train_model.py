@@ -1,0 +1,14 @@
+"""Rule train: one ensemble member; the seed is the wildcard."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+
+from gfm_limits.model import ModelConfig
+from gfm_limits.train import TrainConfig, train_mlm
+
+train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output.model, snakemake.output.curve,
+          ModelConfig(**snakemake.params.model),
+          TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
+          threads=snakemake.threads)
