@@ -4,14 +4,18 @@ Text sources come in three formats: plain text (documents separated by blank
 lines), WikiExtractor output (`<doc id=.. url=.. title=..>` ... `</doc>`) and
 JSON lines with a "text" field; plain or gzip. Documents are cleaned as the
 paper's code cleans them (`clean_text`) and split into training and
-evaluation sets by document: the last `eval_fraction` of documents, in file
-order, are held out (the paper evaluates on the rows after the training rows).
+evaluation sets by document: a document is held out when the sha256 of its
+cleaned text, read as a number in [0, 1), is below `eval_fraction`. The split
+so does not depend on file order (the paper takes the rows after the training
+rows, which in a topic-sorted file such as the bundled summaries would hold
+out one topic), and duplicated documents never straddle the split.
 DNA goes through fasta.split_windows.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import os
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 
 TEXT_FORMATS = ("text", "wikiextractor", "jsonl")
 _WHITESPACE = re.compile(r"\s+")
+# lbcb-sci/GFMs clean_text: characters outside this set become one space per run
+_NOT_KEPT = re.compile(r"[^a-zA-Z0-9\s.,;:!?\"'()\-\u2013\u2014/\\&%$\u20ac@#\[\]{}<>]+")
 _DOC_OPEN = re.compile(r'^<doc\b[^>]*>\s*$')
 
 
@@ -38,8 +44,12 @@ class TextConfig:
 
 
 def clean_text(text: str) -> str:
-    """Collapse every run of whitespace (newlines included) to one space and strip."""
-    return _WHITESPACE.sub(" ", text).strip()
+    """The paper's clean_text: no-break spaces and whitespace runs (newlines included)
+    become one space, each run of characters outside ASCII letters, digits and common
+    punctuation becomes one space (so non-ASCII letters are lost, as in the paper), strip.
+    """
+    text = _WHITESPACE.sub(" ", text.replace("\u00a0", " "))
+    return _NOT_KEPT.sub(" ", text).strip()
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -111,14 +121,23 @@ def split_documents(path: str | os.PathLike, fmt: str, cfg: TextConfig) -> tuple
     path = Path(path)
     if fmt not in READERS:
         raise InputError(f"{path}: unknown text format {fmt!r}; expected one of {', '.join(READERS)}")
-    docs = [doc for doc in map(clean_text, READERS[fmt](path)) if len(doc) >= cfg.min_chars]
-    n_eval = int(round(len(docs) * cfg.eval_fraction))
-    if len(docs) < 2 or n_eval < 1 or n_eval >= len(docs):
+    train: list[str] = []
+    held_out: list[str] = []
+    for doc in map(clean_text, READERS[fmt](path)):
+        if len(doc) >= cfg.min_chars:
+            (held_out if held_out_by_hash(doc, cfg.eval_fraction) else train).append(doc)
+    if not train or not held_out:
         raise InputError(
-            f"{path}: {len(docs)} documents of at least {cfg.min_chars} characters; "
-            f"too few to hold out {cfg.eval_fraction:.0%} for evaluation"
+            f"{path}: {len(train)} training and {len(held_out)} evaluation documents of at least "
+            f"{cfg.min_chars} characters; too few to hold out {cfg.eval_fraction:.0%} for evaluation"
         )
-    return docs[:-n_eval], docs[-n_eval:]
+    return train, held_out
+
+
+def held_out_by_hash(doc: str, eval_fraction: float) -> bool:
+    """True when the document's sha256, as a fraction of 2^64, falls below eval_fraction."""
+    digest = hashlib.sha256(doc.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < eval_fraction
 
 
 def write_lines(path: str | os.PathLike, lines: list[str]) -> None:

@@ -34,7 +34,7 @@ def plot_output_distribution(stat_dirs, ax) -> None:
     import seaborn as sns
 
     df = _load(stat_dirs, "sorted_probs")
-    sns.lineplot(data=df, x="rank", y="probability", hue="condition", ax=ax)
+    sns.lineplot(data=df, x="rank", y="probability", hue="condition", hue_order=list(stat_dirs), ax=ax)
     for condition, sub in df.groupby("condition"):
         ax.axhline(1.0 / len(sub), ls=":", lw=1, color="grey")
     ax.set(xscale="log", yscale="log", xlabel="rank of token (sorted by probability)",
@@ -45,7 +45,8 @@ def plot_js(stat_dirs, ax) -> None:
     import seaborn as sns
 
     df = _load(stat_dirs, "js")
-    sns.lineplot(data=df, x="top_p", y="js_distance", hue="condition", marker="o", errorbar="sd", ax=ax)
+    sns.lineplot(data=df, x="top_p", y="js_distance", hue="condition", hue_order=list(stat_dirs), marker="o",
+                 errorbar="sd", ax=ax)
     ax.set(xlabel="top-p mass kept", ylabel="Jensen-Shannon distance (bits)", ylim=(0, 1),
            title="Disagreement between members")
 
@@ -59,10 +60,11 @@ def plot_fisher(stat_dirs, axes) -> None:
     parts = pd.concat([fisher_shares(sub).reset_index().assign(condition=c) for c, sub in df.groupby("condition")])
     long = parts.melt(id_vars=["condition", "seed"], value_vars=["embeddings", "transformer", "head"],
                       var_name="part", value_name="share")
-    sns.barplot(data=long, x="part", y="share", hue="condition", errorbar="sd", ax=axes[0])
+    sns.barplot(data=long, x="part", y="share", hue="condition", hue_order=list(stat_dirs), errorbar="sd", ax=axes[0])
     axes[0].set(ylabel="share of total Fisher", ylim=(0, 1), title="Fisher information by part")
     order = list(dict.fromkeys(df["group"]))
-    sns.pointplot(data=df, x="group", y="share", hue="condition", order=order, errorbar="sd", ax=axes[1])
+    sns.pointplot(data=df, x="group", y="share", hue="condition", hue_order=list(stat_dirs), order=order,
+                  errorbar="sd", ax=axes[1])
     axes[1].set(xlabel="", ylabel="share of total Fisher", yscale="log", title="Per group")
     axes[1].tick_params(axis="x", rotation=45)
 
@@ -71,7 +73,8 @@ def plot_embeddings(stat_dirs, ax) -> None:
     import seaborn as sns
 
     df = _load(stat_dirs, "topk")
-    sns.lineplot(data=df, x="k", y="jaccard", hue="condition", marker="o", errorbar="sd", ax=ax)
+    sns.lineplot(data=df, x="k", y="jaccard", hue="condition", hue_order=list(stat_dirs), marker="o", errorbar="sd",
+                 ax=ax)
     ax.set(xscale="log", xlabel="k nearest neighbours", ylabel="Jaccard overlap between members", ylim=(0, 1),
            title="Static embedding consistency")
 
@@ -80,7 +83,8 @@ def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     import seaborn as sns
 
     df = pd.concat([pd.read_csv(p, sep="\t").assign(condition=c, seed=s) for (c, s), p in curves.items()])
-    sns.lineplot(data=df, x="tokens", y="loss", hue="condition", units="seed", estimator=None, lw=0.8, ax=ax)
+    sns.lineplot(data=df, x="tokens", y="loss", hue="condition", hue_order=list(dict.fromkeys(c for c, _ in curves)),
+                 units="seed", estimator=None, lw=0.8, ax=ax)
     ax.set(xlabel="training tokens", ylabel="masked-LM loss (nats)", title="Training curves (every member)")
 
 

@@ -49,6 +49,7 @@ def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
 
 def truncate_top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
     """Keep each row's most likely tokens while cumulative mass <= top_p (top one always); renormalise."""
+    probs = probs.astype(np.float64)
     order = np.argsort(-probs, axis=-1, kind="stable")  # (M, V)
     ranked = np.take_along_axis(probs, order, axis=-1)
     keep_ranked = np.cumsum(ranked, axis=-1) <= top_p
@@ -59,9 +60,13 @@ def truncate_top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
     return kept / kept.sum(axis=-1, keepdims=True)
 
 
-def js_distance(p: np.ndarray, q: np.ndarray, top_p: float = 1.0) -> np.ndarray:
-    """Jensen-Shannon distance (base 2) per position after top-p truncation. (M, V) x2 -> (M,)."""
-    if top_p < 1.0:
+def js_distance(p: np.ndarray, q: np.ndarray, top_p: float | None = None) -> np.ndarray:
+    """Jensen-Shannon distance (base 2) per position, after top-p truncation when top_p is given.
+
+    (M, V) x2 -> (M,). Like the paper, top_p = 1.0 still truncates: a tail whose
+    cumulative sum rounds above 1 is dropped (a negligible mass in float64).
+    """
+    if top_p is not None:
         p, q = truncate_top_p(p, top_p), truncate_top_p(q, top_p)
     return jensenshannon(p.astype(np.float64), q.astype(np.float64), base=2, axis=-1)
 

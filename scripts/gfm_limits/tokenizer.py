@@ -6,10 +6,13 @@ pre-tokenizer (as the paper's code; notes/paper.md, Setup).
 
 k-mer: the Nucleotide Transformer tokenizer the paper used (non-overlapping
 6-mers read left to right; a position where no full k-mer of A/C/G/T starts,
-for instance the tail of a sequence, falls back to a single base A/C/G/T/N).
-It is a greedy longest-match over a vocabulary of all 4^k k-mers plus single
-bases, which is exactly a WordPiece model with an empty continuation prefix,
-so it is built locally with HF tokenizers and no hub download.
+for instance next to an N or at the tail of a sequence, falls back to a
+single base A/C/G/T/N). That greedy longest match over a vocabulary of all
+4^k k-mers plus single bases is the regular expression `[ACGT]{k}|.` applied
+left to right, so it is built locally with HF tokenizers (a Split
+pre-tokenizer and a WordLevel model) and no hub download, in linear time
+(a WordPiece model gives the same tokens but is quadratic in the length of a
+sequence).
 
 Encoding packs each corpus into rows of exactly `seq_len` tokens:
 [CLS] t1 ... t_{seq_len-2} [SEP], the token stream running across documents
@@ -48,13 +51,15 @@ def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int
 
 def build_kmer(out: str | os.PathLike, k: int = 6):
     """The Nucleotide Transformer k-mer tokenizer: specials, all 4^k k-mers, single bases."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
     kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
     vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + kmers + list("ACGTN"))}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", continuing_subword_prefix="",
-                                     max_input_chars_per_word=1 << 30))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Split(Regex(f"[ACGT]{{{k}}}|."), behavior="isolated"),
+    ])
     tok.decoder = decoders.Fuse()
     _save(tok, out)
     return tok

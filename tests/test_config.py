@@ -1,0 +1,58 @@
+"""Config checks: unknown keys named with a suggestion, cross-key checks, schema defaults."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from gfm_limits.config import check_consistency, check_keys
+from gfm_limits.files import InputError
+
+from conftest import ROOT
+
+SCHEMA = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_defaults_fill_in():
+    config = copy.deepcopy(CONFIG)
+    check_keys(config, SCHEMA)
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    check_consistency(config)
+    assert config["train"]["grad_clip"] == 0.5
+    assert config["extract"]["fisher_mask_fraction"] == 0.15
+
+
+def test_every_schema_property_has_description_and_default():
+    def walk(node, path):
+        for key, sub in node.get("properties", {}).items():
+            assert "description" in sub, f"{path}{key} has no description"
+            assert "default" in sub, f"{path}{key} has no default"
+            walk(sub, f"{path}{key}.")
+
+    walk(SCHEMA, "")
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["train"].update(lrr=0.1), r"unknown key 'train.lrr'; did you mean 'train.lr'\?"),
+        (lambda c: c.update(trian={}), r"unknown key 'trian'; did you mean 'train'\?"),
+        (lambda c: c["sources"]["dna"].update(sha=""), r"unknown key 'sources.dna.sha'; did you mean 'sources.dna.sha256'"),
+        (lambda c: c["conditions"]["dna_kmer"].update(tokeniser="kmer"), r"'conditions.dna_kmer.tokeniser'"),
+    ],
+)
+def test_unknown_key_is_named(edit, message):
+    config = copy.deepcopy(CONFIG)
+    edit(config)
+    with pytest.raises(InputError, match=message):
+        check_keys(config, SCHEMA)
+
+
+def test_condition_with_missing_source_is_named():
+    config = copy.deepcopy(CONFIG)
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    config["conditions"]["dna_kmer"]["source"] = "genome"
+    with pytest.raises(InputError, match="conditions.dna_kmer.source: no source named 'genome'"):
+        check_consistency(config)

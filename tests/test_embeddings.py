@@ -1,0 +1,52 @@
+"""Static-embedding consistency against scipy, brute force and known invariances."""
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group, spearmanr
+
+from gfm_limits import embeddings as emb
+
+
+@pytest.fixture
+def matrix():
+    return np.random.default_rng(0).normal(size=(60, 16))
+
+
+def test_identical_and_rotated_embeddings_agree_fully(matrix):
+    rotated = matrix @ ortho_group.rvs(16, random_state=1)
+    cos_a, cos_b = emb.cosine_similarity(matrix), emb.cosine_similarity(rotated)
+    assert emb.topk_jaccard(cos_a, cos_a, [1, 5, 10]) == {1: 1.0, 5: 1.0, 10: 1.0}
+    assert all(v == pytest.approx(1.0) for v in emb.topk_jaccard(cos_a, cos_b, [1, 5, 10]).values())
+    assert emb.spearman_similarity(cos_a, cos_b) == pytest.approx(1.0)
+    assert emb.procrustes_disparity(matrix, 3.0 * rotated + 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_nearest_neighbours_match_brute_force(matrix):
+    cos = emb.cosine_similarity(matrix)
+    nn = emb.nearest_neighbours(cos, 7)
+    for i in range(len(matrix)):
+        others = [j for j in np.argsort(-cos[i], kind="stable") if j != i][:7]
+        assert list(nn[i]) == others
+
+
+def test_jaccard_hand_worked():
+    # 4 tokens on a line in A; in B token order is changed so neighbours differ.
+    a = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    b = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1], [0.1, 0.9]])
+    # k=1 neighbours. A: 0->1, 1->0, 2->3, 3->2. B: 0->2, 1->3, 2->0, 3->1: no overlap.
+    assert emb.topk_jaccard(emb.cosine_similarity(a), emb.cosine_similarity(b), [1])[1] == 0.0
+    # k=3 includes everyone else: Jaccard 1.
+    assert emb.topk_jaccard(emb.cosine_similarity(a), emb.cosine_similarity(b), [3])[3] == 1.0
+
+
+def test_spearman_matches_scipy_per_token(matrix):
+    other = matrix + np.random.default_rng(5).normal(scale=0.8, size=matrix.shape)
+    cos_a, cos_b = emb.cosine_similarity(matrix), emb.cosine_similarity(other)
+    expected = np.mean([spearmanr(np.delete(cos_a[i], i), np.delete(cos_b[i], i))[0] for i in range(60)])
+    assert emb.spearman_similarity(cos_a, cos_b) == pytest.approx(expected)
+    assert 0.0 < expected < 1.0
+
+
+def test_procrustes_of_unrelated_matrices_is_large(matrix):
+    other = np.random.default_rng(9).normal(size=matrix.shape)
+    assert emb.procrustes_disparity(matrix, other) > 0.5

@@ -1,0 +1,82 @@
+"""Output-distribution statistics against scipy and hand-worked cases."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import entropy
+
+from gfm_limits import metrics
+
+
+def random_probs(rng, m=50, v=64, sharp=1.0):
+    logits = rng.normal(size=(m, v)) * sharp
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def test_entropy_matches_scipy():
+    p = random_probs(np.random.default_rng(0), sharp=3.0)
+    np.testing.assert_allclose(metrics.entropy_bits(p), entropy(p, base=2, axis=1), rtol=1e-10)
+
+
+def test_kl_uniform_is_zero_for_uniform_and_log2v_for_one_hot():
+    v = 4096
+    uniform = np.full((3, v), 1.0 / v)
+    one_hot = np.eye(v)[[0, 7, 4095]]
+    np.testing.assert_allclose(metrics.kl_uniform_bits(uniform), 0.0, atol=1e-9)
+    np.testing.assert_allclose(metrics.kl_uniform_bits(one_hot), 12.0, atol=1e-9)
+
+
+def test_kl_uniform_matches_scipy_relative_entropy():
+    p = random_probs(np.random.default_rng(1))
+    u = np.full_like(p, 1.0 / p.shape[1])
+    np.testing.assert_allclose(metrics.kl_uniform_bits(p), entropy(p, u, base=2, axis=1), rtol=1e-9)
+
+
+def test_accuracy_perplexity_hand_worked():
+    probs = np.array([[0.5, 0.25, 0.25], [0.2, 0.2, 0.6]])
+    targets = np.array([0, 1])
+    out = metrics.output_summary(probs, targets)
+    assert out["accuracy"] == 0.5
+    # mean NLL = (ln 2 + ln 5) / 2 -> perplexity sqrt(10)
+    assert out["perplexity"] == pytest.approx(np.sqrt(10.0))
+    assert out["cross_entropy_bits"] == pytest.approx((1.0 + np.log2(5.0)) / 2)
+
+
+def test_perplexity_of_uniform_is_vocabulary_size():
+    probs = np.full((4, 100), 0.01)
+    assert metrics.output_summary(probs, np.arange(4))["perplexity"] == pytest.approx(100.0)
+
+
+def test_js_of_identical_is_zero_and_matches_scipy_otherwise():
+    rng = np.random.default_rng(2)
+    p, q = random_probs(rng), random_probs(rng)
+    np.testing.assert_allclose(metrics.js_distance(p, p), 0.0, atol=1e-7)
+    expected = [jensenshannon(a, b, base=2) for a, b in zip(p, q)]
+    np.testing.assert_allclose(metrics.js_distance(p, q), expected, rtol=1e-10)
+
+
+def test_js_hand_worked_disjoint_supports_is_one():
+    p = np.array([[1.0, 0.0]])
+    q = np.array([[0.0, 1.0]])
+    np.testing.assert_allclose(metrics.js_distance(p, q), 1.0)
+
+
+def test_truncate_top_p_hand_worked():
+    p = np.array([[0.1, 0.5, 0.3, 0.1]])
+    # cumulative in rank order: 0.5, 0.8, 0.9, 1.0
+    np.testing.assert_allclose(metrics.truncate_top_p(p, 0.05), [[0, 1, 0, 0]])
+    np.testing.assert_allclose(metrics.truncate_top_p(p, 0.8), [[0, 0.625, 0.375, 0]])
+
+
+def test_small_top_p_js_equals_argmax_disagreement():
+    rng = np.random.default_rng(3)
+    p, q = random_probs(rng, sharp=2.0), random_probs(rng, sharp=2.0)
+    js = metrics.js_distance(p, q, top_p=1e-6)
+    np.testing.assert_allclose(js, (p.argmax(1) != q.argmax(1)).astype(float), atol=1e-12)
+    assert metrics.disagreement(p, q) == pytest.approx(js.mean())
+
+
+def test_mean_sorted_distribution_hand_worked():
+    p = np.array([[0.2, 0.8], [0.6, 0.4]])
+    np.testing.assert_allclose(metrics.mean_sorted_distribution(p), [0.7, 0.3])

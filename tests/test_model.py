@@ -1,0 +1,126 @@
+"""Model, masking, data order, training and the paper's Fisher on a tiny BERT and real DNA."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from transformers import BertForMaskedLM
+
+from gfm_limits import tokenizer as tk
+from gfm_limits.fisher import fisher_paper, group_of
+from gfm_limits.model import ModelConfig, build_model, masked_logits
+from gfm_limits.train import TrainConfig, batch_order, mlm_mask, train_mlm
+
+TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory, dna_slice):
+    """Real DNA as packed 6-mer rows of 32 tokens, and its tokenizer path."""
+    root = tmp_path_factory.mktemp("enc")
+    tk.build_kmer(root / "kmer.json")
+    corpus = root / "train.txt"
+    corpus.write_text("\n".join(dna_slice[i : i + 1000].upper() for i in range(0, 60_000, 1000)) + "\n")
+    tk.encode_corpus(corpus, root / "kmer.json", root / "train.npy", seq_len=32)
+    return root
+
+
+def test_masked_logits_equal_full_forward(encoded):
+    rows = torch.from_numpy(np.load(encoded / "train.npy")[:4].astype(np.int64))
+    model = build_model(TINY, 4106, 0, seed=1).eval()
+    selected = torch.zeros_like(rows, dtype=torch.bool)
+    selected[:, [3, 7, 20]] = True
+    with torch.no_grad():
+        full = model(input_ids=rows).logits[selected]
+        ours = masked_logits(model, rows, selected)
+    torch.testing.assert_close(ours, full)
+
+
+def test_mlm_mask_80_10_10_and_never_special():
+    ids = torch.randint(5, 1000, (256, 128))
+    ids[:, 0], ids[:, -1] = 2, 3
+    gen = torch.Generator().manual_seed(0)
+    inputs, labels = mlm_mask(ids, gen, torch.tensor([0, 1, 2, 3, 4]), 4, 995, 5, 0.15)
+    selected = labels != -100
+    assert not selected[:, [0, -1]].any()
+    assert selected[:, 1:-1].float().mean().item() == pytest.approx(0.15, abs=0.005)
+    assert torch.equal(labels[selected], ids[selected])
+    assert torch.equal(inputs[~selected], ids[~selected])
+    masked = (inputs[selected] == 4).float().mean().item()
+    unchanged = (inputs[selected] == ids[selected]).float().mean().item()
+    assert masked == pytest.approx(0.8, abs=0.01)
+    assert unchanged == pytest.approx(0.1 + 0.1 / 995, abs=0.01)
+    assert ((inputs[selected] >= 5) | (inputs[selected] == 4)).all()
+
+
+def test_batch_order_depends_on_data_seed_only_and_covers_each_epoch():
+    order = batch_order(10, 4, 5, data_seed=42)
+    assert order.shape == (5, 4)
+    flat = order.ravel()
+    assert sorted(flat[:10]) == list(range(10)) and sorted(flat[10:20]) == list(range(10))
+    assert np.array_equal(order, batch_order(10, 4, 5, data_seed=42))
+    assert not np.array_equal(order, batch_order(10, 4, 5, data_seed=7))
+
+
+def train_tiny(encoded, out, seed):
+    cfg = TrainConfig(seed=seed, batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4)
+    return train_mlm(encoded / "train.npy", encoded / "kmer.json", out / f"m{seed}", out / f"c{seed}.tsv", TINY, cfg)
+
+
+def test_training_writes_loadable_self_describing_checkpoint(encoded, tmp_path):
+    summary = train_tiny(encoded, tmp_path, seed=1)
+    model = BertForMaskedLM.from_pretrained(tmp_path / "m1")
+    assert model.config.hidden_size == 32 and model.config.vocab_size == 4106
+    assert model.cls.predictions.decoder.weight.data_ptr() == model.bert.embeddings.word_embeddings.weight.data_ptr()
+    meta = json.loads((tmp_path / "m1" / "training.json").read_text())
+    assert meta["seed"] == 1 and meta["steps"] == 12 and meta["tokens"] == 12 * 8 * 32
+    assert meta["tokenizer_sha256"] == summary["tokenizer_sha256"]
+    curve = (tmp_path / "c1.tsv").read_text().splitlines()
+    assert curve[0].split("\t") == ["step", "tokens", "loss", "lr", "tokens_per_s"]
+    assert [int(line.split("\t")[0]) for line in curve[1:]] == [4, 8, 12]
+
+
+def test_same_seed_is_bitwise_reproducible_and_seeds_differ(encoded, tmp_path):
+    train_tiny(encoded, tmp_path / "a", seed=1)
+    train_tiny(encoded, tmp_path / "b", seed=1)
+    train_tiny(encoded, tmp_path / "b", seed=2)
+    w = {k: BertForMaskedLM.from_pretrained(p).state_dict() for k, p in
+         [("a1", tmp_path / "a" / "m1"), ("b1", tmp_path / "b" / "m1"), ("b2", tmp_path / "b" / "m2")]}
+    assert all(torch.equal(w["a1"][name], w["b1"][name]) for name in w["a1"])
+    assert not torch.equal(w["a1"]["bert.embeddings.word_embeddings.weight"],
+                           w["b2"]["bert.embeddings.word_embeddings.weight"])
+
+
+def test_group_of_names():
+    assert group_of("bert.embeddings.word_embeddings.weight") == "embeddings"
+    assert group_of("bert.encoder.layer.11.output.dense.bias") == "encoder.11"
+    assert group_of("cls.predictions.transform.dense.weight") == "head"
+    with pytest.raises(ValueError):
+        group_of("bert.pooler.dense.weight")
+
+
+def test_fisher_paper_matches_an_independent_loop(encoded):
+    rows = np.load(encoded / "train.npy")[:12]
+    rng = np.random.default_rng(0)
+    fmask = rng.random(rows.shape) < 0.15
+    fmask[:, [0, -1]] = False
+    model = build_model(TINY, 4106, 0, seed=3)
+    records = {r["group"]: r for r in fisher_paper(model, rows, fmask, 4, batch_size=5, device="cpu")}
+
+    expected, total_masked = {}, 0
+    named = list(model.named_parameters())
+    for start in range(0, 12, 5):
+        ids = torch.from_numpy(rows[start : start + 5].astype(np.int64))
+        sel = torch.from_numpy(fmask[start : start + 5])
+        logits = model(input_ids=torch.where(sel, 4, ids)).logits  # full HF forward
+        loss = F.cross_entropy(logits[sel], ids[sel])
+        grads = torch.autograd.grad(loss, [p for _, p in named])
+        for (name, _), g in zip(named, grads):
+            expected[group_of(name)] = expected.get(group_of(name), 0.0) + float((g**2).sum())
+        total_masked += int(sel.sum())
+    assert list(records) == ["embeddings", "encoder.0", "encoder.1", "head"]
+    for group, value in expected.items():
+        assert records[group]["fisher"] == pytest.approx(value / total_masked, rel=1e-4)
+    assert sum(r["n_params"] for r in records.values()) == sum(p.numel() for p in model.parameters())
