@@ -24,7 +24,7 @@ include: "rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/stats/summary.tsv",
         figure_paths(),
-    default_target: True

@@ -5,11 +5,11 @@ rule corpus:
         train="results/corpus/{source}/train.txt",
         eval="results/corpus/{source}/eval.txt",
         stats="results/corpus/{source}/stats.json",
-    params:
-        corpus=corpus_params,
     log:
         "results/logs/corpus/{source}.log",
     conda:
         "../envs/corpus.yaml"
+    params:
+        corpus=corpus_params,
     script:
         "../scripts/build_corpus.py"

@@ -4,12 +4,12 @@ rule eval_masks:
         tokenizer="results/tokenizers/{condition}.json",
     output:
         "results/extract/{condition}/masks.npz",
-    params:
-        extract=config["extract"],
     log:
         "results/logs/eval_masks/{condition}.log",
     conda:
         "../envs/extract.yaml"
+    params:
+        extract=config["extract"],
     script:
         "../scripts/eval_masks.py"
 
@@ -22,14 +22,14 @@ rule extract:
         predictions="results/extract/{condition}/seed{seed}/predictions.npz",
         embeddings="results/extract/{condition}/seed{seed}/embeddings.npy",
         fisher="results/extract/{condition}/seed{seed}/fisher.tsv",
-    params:
-        batch_size=config["extract"]["batch_size"],
-    threads: 1
     log:
         "results/logs/extract/{condition}/seed{seed}.log",
     benchmark:
         "results/benchmarks/extract/{condition}/seed{seed}.tsv"
     conda:
         "../envs/extract.yaml"
+    threads: 1
+    params:
+        batch_size=config["extract"]["batch_size"],
     script:
         "../scripts/extract_member.py"

@@ -3,11 +3,11 @@ rule fetch:
         local_source,
     output:
         "results/fetch/{source}.data",
-    params:
-        source=fetch_params,
     log:
         "results/logs/fetch/{source}.log",
     conda:
         "../envs/fetch.yaml"
+    params:
+        source=fetch_params,
     script:
         "../scripts/fetch_source.py"

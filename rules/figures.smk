@@ -1,7 +1,13 @@
 rule figures:
     input:
-        tables=expand("results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES),
-        curves=expand("results/models/{condition}/seed{seed}.curve.tsv", condition=CONDITIONS, seed=SEEDS),
+        tables=expand(
+            "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
+        ),
+        curves=expand(
+            "results/models/{condition}/seed{seed}.curve.tsv",
+            condition=CONDITIONS,
+            seed=SEEDS,
+        ),
     output:
         **{
             f"{name}_png": report(
@@ -12,13 +18,13 @@ rule figures:
             for name in FIGURES
         },
         **{f"{name}_pdf": f"results/figures/{name}.pdf" for name in FIGURES},
-    params:
-        conditions=CONDITIONS,
-        dirs=expand("results/stats/{condition}", condition=CONDITIONS),
-        members=MEMBERS,
     log:
         "results/logs/figures/figures.log",
     conda:
         "../envs/figures.yaml"
+    params:
+        conditions=CONDITIONS,
+        dirs=expand("results/stats/{condition}", condition=CONDITIONS),
+        members=MEMBERS,
     script:
         "../scripts/plot_figures.py"

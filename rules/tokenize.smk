@@ -3,12 +3,12 @@ rule tokenizer:
         tokenizer_corpus,
     output:
         "results/tokenizers/{condition}.json",
-    params:
-        tokenizer=tokenizer_params,
     log:
         "results/logs/tokenizer/{condition}.log",
     conda:
         "../envs/tokenize.yaml"
+    params:
+        tokenizer=tokenizer_params,
     script:
         "../scripts/train_tokenizer.py"
 
@@ -19,11 +19,11 @@ rule encode:
         tokenizer="results/tokenizers/{condition}.json",
     output:
         "results/tokens/{condition}/{split}.npy",
-    params:
-        seq_len=config["encode"]["seq_len"],
     log:
         "results/logs/encode/{condition}/{split}.log",
     conda:
         "../envs/tokenize.yaml"
+    params:
+        seq_len=config["encode"]["seq_len"],
     script:
         "../scripts/encode_corpus.py"

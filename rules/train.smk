@@ -5,15 +5,15 @@ rule train:
     output:
         model=directory("results/models/{condition}/seed{seed}"),
         curve="results/models/{condition}/seed{seed}.curve.tsv",
-    params:
-        model=config["model"],
-        train=config["train"],
-    threads: 1
     log:
         "results/logs/train/{condition}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{condition}/seed{seed}.tsv"
     conda:
         "../envs/train.yaml"
+    threads: 1
+    params:
+        model=config["model"],
+        train=config["train"],
     script:
         "../scripts/train_model.py"

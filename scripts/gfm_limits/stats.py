@@ -35,7 +35,7 @@ class StatsConfig:
 
 def _write(df: pd.DataFrame, path) -> None:
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        df.to_csv(tmp, sep="\t", index=False, float_format="%.8g")
 
 
 def output_tables(predictions: dict[int, str], cfg: StatsConfig) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,175 @@
+"""Integration: snakemake runs the real workflow on tiny slices of the bundled data.
+
+One module-scoped run of the whole pipeline (3 conditions x 2 members, tiny
+models), then checks of its files, of what reruns after edits, of the report,
+of bad input end to end, and of lint and formatting.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, read_articles, read_dna, write_fasta
+
+pytestmark = pytest.mark.integration
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+CONDITIONS = ["text_bpe", "dna_bpe", "dna_kmer"]
+
+
+def tiny_config(data: Path) -> dict:
+    return {
+        "sources": {
+            "dna": {"url": str(data / "dna.fa"), "format": "fasta"},
+            "text": {"url": str(data / "text.jsonl.gz"), "format": "jsonl"},
+        },
+        "conditions": {"text_bpe": {"source": "text", "tokenizer": "bpe"},
+                       "dna_bpe": {"source": "dna", "tokenizer": "bpe"},
+                       "dna_kmer": {"source": "dna", "tokenizer": "kmer"}},
+        "seeds": [1, 2],
+        "corpus": {"dna_window": 500, "dna_min_window": 100},
+        "tokenizer": {"bpe_vocab_size": 300, "kmer_k": 4},
+        "encode": {"seq_len": 32},
+        "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64, "max_position": 32},
+        "train": {"batch_size": 8, "tokens": 8 * 32 * 10, "lr": 0.001, "log_every": 5},
+        "extract": {"n_sequences": 12, "batch_size": 4},
+        "stats": {"top_k": [1, 3, 10]},
+    }
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, "-d", str(workdir), "--cores", "2", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    table = output.split("Job stats:")[1].split("\n\n")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The tiny workflow, run once: real A. thaliana DNA (with an N run and IUPAC codes) and Wikipedia."""
+    root = tmp_path_factory.mktemp("wf")
+    data = root / "data"
+    data.mkdir()
+    dna = read_dna(60_000)
+    write_fasta(data / "dna.fa", {"chr1_slice": dna[:30_000] + "N" * 200 + dna[30_000:45_000] + "R" + dna[45_000:]})
+    lines = "".join(json.dumps(a) + "\n" for a in read_articles(800))
+    (data / "text.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(data), sort_keys=False))
+    result = snakemake(root, "--configfile", str(config))
+    assert result.returncode == 0, result.stderr[-5000:]
+    return root, config
+
+
+def test_every_output_is_written(run):
+    root, _ = run
+    summary = pd.read_csv(root / "results/stats/summary.tsv", sep="\t")
+    assert list(summary["condition"]) == CONDITIONS
+    assert (summary["members"] == 2).all()
+    assert summary.filter(like="_mean").notna().all().all()
+    for name in ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves"):
+        for ext in ("png", "pdf"):
+            assert (root / f"results/figures/{name}.{ext}").stat().st_size > 1000
+    fisher = pd.read_csv(root / "results/stats/dna_kmer/fisher.tsv", sep="\t")
+    assert list(fisher["group"].unique()) == ["embeddings", "encoder.0", "head"]
+    np.testing.assert_allclose(fisher.groupby("seed")["share"].sum(), 1.0, rtol=1e-5)
+    js = pd.read_csv(root / "results/stats/text_bpe/js.tsv", sep="\t")
+    assert len(js) == 1 * 11 and js["js_distance"].between(0, 1).all()
+
+
+def test_members_share_positions_and_differ_in_weights(run):
+    root, _ = run
+    a = np.load(root / "results/extract/dna_bpe/seed1/predictions.npz")
+    b = np.load(root / "results/extract/dna_bpe/seed2/predictions.npz")
+    masks = np.load(root / "results/extract/dna_bpe/masks.npz")
+    assert np.array_equal(a["targets"], b["targets"])
+    assert len(a["targets"]) == masks["predict"].sum()
+    np.testing.assert_allclose(a["probs"].sum(axis=1), 1.0, rtol=1e-5)
+    ea = np.load(root / "results/extract/dna_bpe/seed1/embeddings.npy")
+    eb = np.load(root / "results/extract/dna_bpe/seed2/embeddings.npy")
+    assert ea.shape == eb.shape == (300, 32) and not np.allclose(ea, eb)
+    tokens = [json.loads((root / f"results/models/{c}/seed1/training.json").read_text())["tokens"] for c in CONDITIONS]
+    assert len(set(tokens)) == 1  # every condition trains on the same number of tokens
+
+
+def test_corpus_held_out_regions_are_disjoint(run):
+    root, _ = run
+    train = set((root / "results/corpus/dna/train.txt").read_text().split())
+    held_out = set((root / "results/corpus/dna/eval.txt").read_text().split())
+    assert train and held_out and not train & held_out
+    assert all(set(w) <= set("ACGT") for w in train | held_out)
+
+
+def test_nothing_to_do_after_a_complete_run(run):
+    root, config = run
+    result = snakemake(root, "--configfile", str(config), "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_a_stats_option_reruns_only_stats_and_figures(run, tmp_path):
+    root, config = run
+    edited = yaml.safe_load(config.read_text())
+    edited["stats"]["top_p"] = [0.1, 0.5, 1.0]
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(edited, sort_keys=False))
+    result = snakemake(root, "--configfile", str(path), "-n")
+    assert job_counts(result.stdout) == {"stats": 3, "summary": 1, "figures": 1, "all": 1}
+
+
+def test_adding_a_seed_adds_one_training_job_per_condition(run, tmp_path):
+    root, config = run
+    edited = yaml.safe_load(config.read_text())
+    edited["seeds"] = [1, 2, 3]
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(edited, sort_keys=False))
+    counts = job_counts(snakemake(root, "--configfile", str(path), "-n").stdout)
+    assert counts["train"] == 3 and counts["extract"] == 3
+    assert "tokenizer" not in counts and "encode" not in counts
+
+
+def test_report_gathers_the_figures(run):
+    root, config = run
+    result = snakemake(root, "--configfile", str(config), "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (root / "results/report.html").stat().st_size > 10_000
+
+
+def test_non_utf8_text_stops_with_the_file_named_and_no_output(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9 au lait"}\n')
+    config = tiny_config(tmp_path)
+    config["sources"]["text"] = {"url": str(bad), "format": "jsonl"}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake(tmp_path, "--configfile", str(tmp_path / "c.yaml"), "results/corpus/text/train.txt")
+    assert result.returncode != 0
+    assert f"{bad}: line 2 is not valid UTF-8" in result.stdout + result.stderr
+    assert not (tmp_path / "results/corpus/text").exists() or not any((tmp_path / "results/corpus/text").iterdir())
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    shutil.copy(ROOT / "config/config.yaml", tmp_path / "c.yaml")
+    result = snakemake(tmp_path, "--configfile", str(tmp_path / "c.yaml"), "-n", "--config", "trian={}")
+    assert result.returncode != 0
+    assert "unknown key 'trian'; did you mean 'train'?" in result.stdout + result.stderr
+
+
+def test_lint_and_format_are_clean():
+    lint = subprocess.run([*SNAKEMAKE, "--lint", "-d", str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "Snakefile", "rules"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
