@@ -48,11 +48,12 @@ def test_gzip_fasta_reads_the_same_as_plain(tmp_path, dna_slice):
         ("hello world\n", "not a FASTA file"),
         ("", "not a FASTA file"),
         (">a\nACGT\n>a\nACGT\n", "malformed FASTA"),
+        (gzip.compress(b">a\n" + b"ACGT" * 5000)[:-40], "corrupt or truncated gzip"),
     ],
 )
 def test_bad_fasta_names_the_file(tmp_path, content, message):
     path = tmp_path / "bad.fa"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(InputError, match=message) as err:
         split_windows(path, WindowConfig(window=10, min_window=5))
     assert str(path) in str(err.value)

@@ -58,3 +58,23 @@ def check_consistency(config: dict) -> None:
                          f"model.max_position ({config['model']['max_position']})")
     if config["model"]["hidden_size"] % max(config["model"]["num_heads"], 1):
         raise InputError("config: model.num_heads must divide model.hidden_size")
+
+
+def schema_table(schema: dict) -> str:
+    """A markdown table of every config key: dotted name, default, description."""
+    rows = ["| key | default | description |", "|---|---|---|"]
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, sub in _resolve(schema, node).get("properties", {}).items():
+            sub = _resolve(schema, sub)
+            default = sub.get("default")
+            shown = "" if default is None or isinstance(default, dict) else f"`{default}`"
+            text = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+            rows.append(f"| `{prefix}{key}` | {shown} | {text} |")
+            walk(sub, f"{prefix}{key}.")
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict):
+                walk(extra, f"{prefix}{key}.<name>.")
+
+    walk(schema, "")
+    return "\n".join(rows) + "\n"

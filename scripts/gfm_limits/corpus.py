@@ -14,19 +14,17 @@ DNA goes through fasta.split_windows.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
 import os
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from gfm_limits.fasta import WindowConfig, split_windows
-from gfm_limits.files import InputError, atomic_path, open_maybe_gzip
+from gfm_limits.files import InputError, atomic_path, gzip_errors, open_maybe_gzip
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +52,14 @@ def clean_text(text: str) -> str:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield (line number, line) of a UTF-8 file, plain or gzip, naming bad bytes."""
-    try:
-        with open_maybe_gzip(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    yield number, raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise InputError(
-                        f"{path}: line {number} is not valid UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
-                    ) from err
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise InputError(f"{path}: corrupt or truncated gzip: {err}") from err
+    with gzip_errors(path), open_maybe_gzip(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    f"{path}: line {number} is not valid UTF-8 (byte {err.start}: {raw[err.start:err.start + 1]!r})"
+                ) from err
 
 
 def read_plain(path: Path) -> Iterator[str]:

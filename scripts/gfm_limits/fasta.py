@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gfm_limits.files import InputError, open_maybe_gzip
+from gfm_limits.files import InputError, gzip_errors, is_gzip, open_maybe_gzip
 
 _ACGT_RUN = re.compile(r"[ACGT]+")
 
@@ -42,7 +42,7 @@ def cut_windows(segment: str, cfg: WindowConfig) -> list[str]:
 
 
 def _check_header(path: Path) -> None:
-    with open_maybe_gzip(path, "rb") as handle:
+    with gzip_errors(path), open_maybe_gzip(path, "rb") as handle:
         head = handle.read(1 << 16).lstrip()
     if not head.startswith(b">"):
         raise InputError(f"{path}: not a FASTA file (the first non-blank character is not '>')")
@@ -58,8 +58,8 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
         # pyfaidx reads only plain or BGZF files and writes its .fai beside the
         # file, so work on a plain copy (or a link) inside a private directory.
         plain = Path(tmp) / "sequence.fa"
-        if _is_gzip(path):
-            with open_maybe_gzip(path, "rb") as src, open(plain, "wb") as out:
+        if is_gzip(path):
+            with gzip_errors(path), open_maybe_gzip(path, "rb") as src, open(plain, "wb") as out:
                 while block := src.read(1 << 22):
                     out.write(block)
         else:
@@ -71,11 +71,6 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
         with fasta:
             for name in fasta.keys():
                 yield name, fasta[name][:]
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
 
 
 def split_windows(path: str | os.PathLike, cfg: WindowConfig) -> tuple[list[str], list[str]]:

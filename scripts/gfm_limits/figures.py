@@ -35,8 +35,8 @@ def plot_output_distribution(stat_dirs, ax) -> None:
 
     df = _load(stat_dirs, "sorted_probs")
     sns.lineplot(data=df, x="rank", y="probability", hue="condition", hue_order=list(stat_dirs), ax=ax)
-    for condition, sub in df.groupby("condition"):
-        ax.axhline(1.0 / len(sub), ls=":", lw=1, color="grey")
+    for vocab_size in df.groupby("condition").size().unique():
+        ax.axhline(1.0 / vocab_size, ls=":", lw=1, color="grey")
     ax.set(xscale="log", yscale="log", xlabel="rank of token (sorted by probability)",
            ylabel="mean probability", title="Averaged sorted output distribution (dotted: uniform)")
 

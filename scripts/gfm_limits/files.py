@@ -57,12 +57,28 @@ def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def gzip_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a corrupt or truncated gzip stream into an InputError naming the file."""
+    import gzip
+    import zlib
+
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise InputError(f"{path}: corrupt or truncated gzip: {err}") from err
+
+
+def is_gzip(path: str | os.PathLike) -> bool:
+    """Whether the file starts with the gzip magic bytes."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
 def open_maybe_gzip(path: str | os.PathLike, mode: str = "rt", **kwargs):
-    """Open a file, decompressing it when its first bytes are the gzip magic."""
+    """Open a file, decompressing it when it is gzip (BGZF included)."""
     import gzip
 
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
+    if is_gzip(path):
         return gzip.open(path, mode, **kwargs)
     return open(path, mode.replace("t", "") if "b" in mode else mode, **kwargs)
