@@ -56,6 +56,7 @@ def fetch_params(wildcards):
 def corpus_params(wildcards):
     c = config["corpus"]
     return {
+        "origin": config["sources"][wildcards.source]["url"],
         "format": config["sources"][wildcards.source]["format"],
         "dna": {
             "window": c["dna_window"],

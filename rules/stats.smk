@@ -5,6 +5,7 @@ rule stats:
         ),
         embeddings=member_files("results/extract/{condition}/seed{seed}/embeddings.npy"),
         fisher=member_files("results/extract/{condition}/seed{seed}/fisher.tsv"),
+        tokens="results/tokens/{condition}/train.npy",
     output:
         **stats_tables(),
     log:

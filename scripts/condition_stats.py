@@ -10,5 +10,5 @@ from gfm_limits.stats import TABLES, StatsConfig, condition_stats
 by_seed = {name: dict(zip(snakemake.params.seeds, getattr(snakemake.input, name)))
            for name in ("predictions", "embeddings", "fisher")}
 p = snakemake.params.stats
-condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"],
+condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"], snakemake.input.tokens,
                 {t: getattr(snakemake.output, t) for t in TABLES}, StatsConfig(top_p=p["top_p"], top_k=p["top_k"]))

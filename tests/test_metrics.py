@@ -80,3 +80,12 @@ def test_small_top_p_js_equals_argmax_disagreement():
 def test_mean_sorted_distribution_hand_worked():
     p = np.array([[0.2, 0.8], [0.6, 0.4]])
     np.testing.assert_allclose(metrics.mean_sorted_distribution(p), [0.7, 0.3])
+
+
+def test_unigram_baseline_hand_worked():
+    tokens = np.array([[2, 5, 5, 6, 3], [2, 5, 7, 7, 3]])  # ids 0..4 special
+    q = metrics.unigram_probs(tokens, vocab_size=8, n_special=5, pseudo=0.0)
+    np.testing.assert_allclose(q, [0, 0, 0, 0, 0, 3 / 6, 1 / 6, 2 / 6])
+    assert metrics.unigram_cross_entropy_bits(q, np.array([5, 5])) == pytest.approx(1.0)
+    smoothed = metrics.unigram_probs(tokens, vocab_size=8, n_special=5, pseudo=0.5)
+    assert smoothed[:5].sum() == 0 and smoothed.sum() == pytest.approx(1.0)

@@ -17,7 +17,7 @@ def tokens(tok, seq):
 
 def test_kmer_vocabulary_is_specials_kmers_and_bases(kmer):
     assert kmer.get_vocab_size() == 5 + 4**6 + 5
-    assert [kmer.id_to_token(i) for i in range(5)] == tk.SPECIAL_TOKENS
+    assert tuple(kmer.id_to_token(i) for i in range(5)) == tk.SPECIAL_TOKENS
 
 
 def test_kmer_non_overlapping_with_single_base_fallback(kmer):

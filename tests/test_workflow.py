@@ -154,9 +154,10 @@ def test_non_utf8_text_stops_with_the_file_named_and_no_output(tmp_path):
     config = tiny_config(tmp_path)
     config["sources"]["text"] = {"url": str(bad), "format": "jsonl"}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = snakemake(tmp_path, "--configfile", str(tmp_path / "c.yaml"), "results/corpus/text/train.txt")
+    # the target goes first: --configfile takes every argument after it
+    result = snakemake(tmp_path, "results/corpus/text/train.txt", "--configfile", str(tmp_path / "c.yaml"))
     assert result.returncode != 0
-    assert f"{bad}: line 2 is not valid UTF-8" in result.stdout + result.stderr
+    assert f"{bad} (fetched to results/fetch/text.data): line 2 is not valid UTF-8" in result.stdout + result.stderr
     assert not (tmp_path / "results/corpus/text").exists() or not any((tmp_path / "results/corpus/text").iterdir())
 
 

@@ -143,12 +143,20 @@ def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
 
 
 def build_corpus(source: str | os.PathLike, fmt: str, train_out, eval_out, stats_out,
-                 dna: WindowConfig, text: TextConfig) -> dict:
-    """Split a fetched source into train/eval line files and record their sizes."""
-    if fmt == "fasta":
-        train, held_out = split_windows(source, dna)
-    else:
-        train, held_out = split_documents(source, fmt, text)
+                 dna: WindowConfig, text: TextConfig, origin: str | None = None) -> dict:
+    """Split a fetched source into train/eval line files and record their sizes.
+
+    `origin` (the configured URL or path) is named in errors beside the fetched copy.
+    """
+    try:
+        if fmt == "fasta":
+            train, held_out = split_windows(source, dna)
+        else:
+            train, held_out = split_documents(source, fmt, text)
+    except InputError as err:
+        if origin is None:
+            raise
+        raise InputError(f"{origin} (fetched to {source}): {str(err).removeprefix(f'{source}: ')}") from err
     stats = {
         "format": fmt,
         "train_items": len(train),

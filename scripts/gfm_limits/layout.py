@@ -1,7 +1,11 @@
-"""Names of the per-condition statistics tables and of the figures.
+"""Names shared across stages: statistics tables, figures, special tokens.
 
-Kept free of heavy imports: the Snakefile reads them to declare outputs.
+Kept free of heavy imports: the Snakefile reads them to declare outputs, and
+the stats environment (no tokenizers library) knows the special-token ids.
 """
+
+# Every tokenizer puts these first, so their ids are 0..4 in this order.
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "sorted_probs")
 FIGURES = ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves")

@@ -35,6 +35,18 @@ def cross_entropy_nats(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return -np.log(np.maximum(p, np.finfo(np.float32).tiny))
 
 
+def unigram_probs(tokens: np.ndarray, vocab_size: int, n_special: int, pseudo: float = 0.5) -> np.ndarray:
+    """Token frequencies of a corpus, add-`pseudo` smoothed, special ids 0..n_special-1 excluded: (V,)."""
+    counts = np.bincount(tokens.ravel(), minlength=vocab_size).astype(np.float64) + pseudo
+    counts[:n_special] = 0.0
+    return counts / counts.sum()
+
+
+def unigram_cross_entropy_bits(unigram: np.ndarray, targets: np.ndarray) -> float:
+    """Mean -log2 q(target) under a context-free unigram model q: what a model learns with no context."""
+    return float(-np.log2(unigram[targets]).mean())
+
+
 def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     """Mean entropy, KL from uniform, cross-entropy, accuracy and perplexity of one member."""
     ce = cross_entropy_nats(probs, targets)

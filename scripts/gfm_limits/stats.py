@@ -1,6 +1,8 @@
 """Tidy statistics tables for one condition, and the summary over conditions.
 
-Per condition (results/stats/{condition}/): outputs.tsv (one row per member),
+Per condition (results/stats/{condition}/): outputs.tsv (one row per member,
+with the cross-entropy of a unigram model of the training tokens beside the
+model's own: the no-context baseline),
 js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
 Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv (member x group, with
 shares), sorted_probs.tsv (the averaged sorted output distribution).
@@ -24,7 +26,7 @@ from gfm_limits.files import atomic_path
 
 log = logging.getLogger(__name__)
 
-from gfm_limits.layout import TABLES
+from gfm_limits.layout import SPECIAL_TOKENS, TABLES
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,15 @@ def _write(df: pd.DataFrame, path) -> None:
         df.to_csv(tmp, sep="\t", index=False, float_format="%.8g")
 
 
-def output_tables(predictions: dict[int, str], cfg: StatsConfig) -> dict[str, pd.DataFrame]:
-    """Per-member output statistics, pairwise JS and disagreement, mean sorted distribution."""
+def output_tables(predictions: dict[int, str], train_tokens: str, cfg: StatsConfig) -> dict[str, pd.DataFrame]:
+    """Per-member output statistics (beside the unigram baseline of the training tokens),
+    pairwise JS and disagreement, mean sorted distribution."""
     loaded = {seed: np.load(path) for seed, path in predictions.items()}
     probs = {seed: data["probs"] for seed, data in loaded.items()}
-    outputs = pd.DataFrame([{"seed": seed, **metrics.output_summary(probs[seed], data["targets"])}
+    vocab_size = next(iter(probs.values())).shape[1]
+    unigram = metrics.unigram_probs(np.load(train_tokens), vocab_size, len(SPECIAL_TOKENS))
+    outputs = pd.DataFrame([{"seed": seed, **metrics.output_summary(probs[seed], data["targets"]),
+                             "unigram_cross_entropy_bits": metrics.unigram_cross_entropy_bits(unigram, data["targets"])}
                             for seed, data in loaded.items()])
     js_rows, pair_rows = [], []
     for a, b in itertools.combinations(sorted(probs), 2):
@@ -81,11 +87,11 @@ def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
 
 
 def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
-                    out: dict[str, str], cfg: StatsConfig) -> None:
+                    train_tokens: str, out: dict[str, str], cfg: StatsConfig) -> None:
     """Compute and write every per-condition table named in TABLES."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
-    tables = output_tables(predictions, cfg)
+    tables = output_tables(predictions, train_tokens, cfg)
     emb_pairs, tables["topk"] = embedding_tables(embeddings, cfg)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
@@ -107,7 +113,8 @@ def fisher_shares(fisher: pd.DataFrame) -> pd.DataFrame:
 def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float) -> dict:
     """One summary row: mean and std over members (outputs, Fisher) or pairs (agreement)."""
     row: dict = {"condition": condition, "members": len(tables["outputs"])}
-    for col in ("kl_uniform_bits", "entropy_bits", "cross_entropy_bits", "accuracy", "perplexity"):
+    for col in ("kl_uniform_bits", "entropy_bits", "cross_entropy_bits", "unigram_cross_entropy_bits", "accuracy",
+                "perplexity"):
         row |= _mean_std(tables["outputs"][col], col)
     js = tables["js"]
     row |= _mean_std(js.loc[np.isclose(js["top_p"], top_p), "js_distance"], f"js_p{top_p:g}")

@@ -29,10 +29,10 @@ import os
 import numpy as np
 
 from gfm_limits.files import InputError, atomic_path
+from gfm_limits.layout import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
 
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int = 4096):
@@ -42,7 +42,7 @@ def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.decoder = decoders.Fuse()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False)
     tok.train([str(corpus)], trainer)
     _save(tok, out)
     return tok
@@ -53,7 +53,7 @@ def build_kmer(out: str | os.PathLike, k: int = 6):
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
     kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + kmers + list("ACGTN"))}
+    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *kmers, *"ACGTN"])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.WhitespaceSplit(),

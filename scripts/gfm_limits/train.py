@@ -109,7 +109,8 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     n_special = len(SPECIAL_TOKENS)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
-    curve, start, window_tokens, window_start = [], time.perf_counter(), 0, time.perf_counter()
+    curve, start = [], time.perf_counter()
+    window_start, window_tokens, window_loss = start, 0, torch.zeros((), device=device)
     model.train()
     for step in range(steps):
         batch = torch.from_numpy(rows[order[step]].astype(np.int64)).to(device, non_blocking=True)
@@ -125,11 +126,13 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
         optimizer.step()
         scheduler.step()
         window_tokens += batch.numel()
+        window_loss += loss.detach()  # no .item() here: it would synchronise a GPU every step
         if (step + 1) % cfg.log_every == 0 or step + 1 == steps:
             now = time.perf_counter()
-            curve.append({"step": step + 1, "tokens": (step + 1) * batch.numel(), "loss": loss.item(),
+            n = (step % cfg.log_every) + 1
+            curve.append({"step": step + 1, "tokens": (step + 1) * batch.numel(), "loss": window_loss.item() / n,
                           "lr": scheduler.get_last_lr()[0], "tokens_per_s": window_tokens / (now - window_start)})
-            window_tokens, window_start = 0, now
+            window_start, window_tokens, window_loss = now, 0, torch.zeros((), device=device)
             log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s", step + 1, steps, curve[-1]["loss"],
                      curve[-1]["lr"], curve[-1]["tokens_per_s"])
     summary = {
