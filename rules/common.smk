@@ -8,6 +8,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from gfm_limits.config import check_consistency, check_keys
 from gfm_limits.layout import FIGURES, TABLES
+from gfm_limits.resources import (
+    extract_resources,
+    input_scaled_mem_mb,
+    stats_resources,
+    train_resources,
+)
 
 
 def check_config(config, schema_path):
@@ -99,3 +105,24 @@ def stats_tables(pattern="results/stats/{condition}/{table}.tsv"):
 
 def figure_paths():
     return expand("results/figures/{name}.{ext}", name=FIGURES, ext=["png", "pdf"])
+
+
+# Cluster resources (see gfm_limits/resources.py); a profile adds what is site-specific.
+
+
+def per_condition(estimate, key):
+    """A resource callable: `key` of estimate(config, condition) for the job's condition."""
+
+    def resource(wildcards):
+        return estimate(config, wildcards.condition)[key]
+
+    return resource
+
+
+def input_mem_mb(factor):
+    """A resource callable: memory for a job holding `factor` times its input."""
+
+    def resource(wildcards, input):
+        return input_scaled_mem_mb(input.size_mb, factor)
+
+    return resource

@@ -9,6 +9,8 @@ rule corpus:
         "results/logs/corpus/{source}.log",
     conda:
         "../envs/corpus.yaml"
+    resources:
+        mem_mb=input_mem_mb(20),
     params:
         corpus=corpus_params,
     script:

@@ -29,6 +29,11 @@ rule extract:
     conda:
         "../envs/extract.yaml"
     threads: 1
+    resources:
+        gpu=1,
+        mem_mb=per_condition(extract_resources, "mem_mb"),
+        runtime=per_condition(extract_resources, "runtime"),
+        cpus_per_task=per_condition(extract_resources, "cpus_per_task"),
     params:
         batch_size=config["extract"]["batch_size"],
     script:

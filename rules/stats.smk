@@ -12,6 +12,8 @@ rule stats:
         "results/logs/stats/{condition}.log",
     conda:
         "../envs/stats.yaml"
+    resources:
+        mem_mb=per_condition(stats_resources, "mem_mb"),
     params:
         seeds=SEEDS,
         stats=config["stats"],

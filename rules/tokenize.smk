@@ -7,6 +7,8 @@ rule tokenizer:
         "results/logs/tokenizer/{condition}.log",
     conda:
         "../envs/tokenize.yaml"
+    resources:
+        mem_mb=input_mem_mb(10),
     params:
         tokenizer=tokenizer_params,
     script:
@@ -23,6 +25,8 @@ rule encode:
         "results/logs/encode/{condition}/{split}.log",
     conda:
         "../envs/tokenize.yaml"
+    resources:
+        mem_mb=input_mem_mb(8),
     params:
         seq_len=config["encode"]["seq_len"],
     script:

@@ -12,6 +12,11 @@ rule train:
     conda:
         "../envs/train.yaml"
     threads: 1
+    resources:
+        gpu=1,
+        mem_mb=per_condition(train_resources, "mem_mb"),
+        runtime=per_condition(train_resources, "runtime"),
+        cpus_per_task=per_condition(train_resources, "cpus_per_task"),
     params:
         model=config["model"],
         train=config["train"],

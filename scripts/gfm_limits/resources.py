@@ -1,0 +1,71 @@
+"""Cluster resources of the heavy rules, derived from the config, not typed per cluster.
+
+The numbers are upper bounds meant for a scheduler: host memory and wall time
+for training and extraction follow from the model size (parameters, from the
+BERT shapes), the token budget and the evaluation size. They assume a modern
+data-centre GPU sustaining at least `GPU_FLOPS` on this workload (a tenth of
+an H100's dense bf16 peak), plus a fixed start-up allowance; `runtime` is in
+minutes, `mem_mb` in MB, as Snakemake and its SLURM executor expect.
+"""
+
+from __future__ import annotations
+
+import math
+
+GPU_FLOPS = 1e14  # sustained FLOP/s assumed for the runtime bound
+STARTUP_MIN = 10  # minutes for start-up, loading and saving
+BYTES_PER_PARAM = 16  # fp32 weights, gradients and two AdamW moments
+
+
+def bert_parameters(model: dict, vocab_size: int) -> int:
+    """Parameters of BertForMaskedLM with tied embeddings (HF layout)."""
+    h, f, layers, p = model["hidden_size"], model["intermediate_size"], model["num_layers"], model["max_position"]
+    embeddings = (vocab_size + p + 2) * h + 2 * h
+    layer = 4 * (h * h + h) + 2 * h + (h * f + f) + (f * h + h) + 2 * h
+    head = h * h + h + 2 * h + vocab_size
+    return embeddings + layers * layer + head
+
+
+def vocab_size(config: dict, condition: str) -> int:
+    """The vocabulary of a condition's tokenizer, known from the config alone."""
+    if config["conditions"][condition]["tokenizer"] == "kmer":
+        return 4 ** config["tokenizer"]["kmer_k"] + 10
+    return config["tokenizer"]["bpe_vocab_size"]
+
+
+def train_resources(config: dict, condition: str) -> dict[str, int]:
+    """mem_mb, runtime (min), cpus_per_task and gpu for one training job."""
+    n = bert_parameters(config["model"], vocab_size(config, condition))
+    flops = 6 * n * config["train"]["tokens"]
+    runtime = STARTUP_MIN + math.ceil(2 * flops / GPU_FLOPS / 60)
+    mem_mb = 4000 + math.ceil(2 * n * BYTES_PER_PARAM / 1e6)
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 4, "gpu": 1}
+
+
+def extract_resources(config: dict, condition: str) -> dict[str, int]:
+    """mem_mb, runtime (min), cpus_per_task and gpu for one extraction job."""
+    e = config["extract"]
+    vocab = vocab_size(config, condition)
+    n = bert_parameters(config["model"], vocab)
+    positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
+    probs_mb = positions * vocab * 4 / 1e6
+    flops = 3 * 2 * n * e["n_sequences"] * config["encode"]["seq_len"]  # forward + Fisher forward/backward
+    runtime = STARTUP_MIN + math.ceil(4 * flops / GPU_FLOPS / 60)
+    mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6)
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2, "gpu": 1}
+
+
+def stats_resources(config: dict, condition: str) -> dict[str, int]:
+    """mem_mb for the statistics of one condition: all members' distributions and
+    two (V, V) float64 similarity matrices per pair."""
+    e = config["extract"]
+    vocab = vocab_size(config, condition)
+    members = len(config["seeds"])
+    positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
+    mem_mb = 2000 + math.ceil((members * positions * vocab * 4 * 3 + members * vocab * vocab * 8) / 1e6)
+    return {"mem_mb": mem_mb}
+
+
+def input_scaled_mem_mb(input_mb: float, factor: float, base: int = 2000) -> int:
+    """Host memory for a job that holds `factor` times its input in memory."""
+    return base + math.ceil(factor * input_mb)
