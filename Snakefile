@@ -1,8 +1,13 @@
 # gfm-limits: do DNA language models learn the way text models do?
 # Reproduces and extends Vrcek, Rochkoulets, Sikic (2026); see README.md.
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from gfm_limits.config import check_config
 
 
 configfile: "config/config.yaml"
@@ -11,12 +16,10 @@ configfile: "config/config.yaml"
 report: "report/workflow.rst"
 
 
-include: "rules/common.smk"
-
-
 check_config(config, workflow.source_path("config/schema.yaml"))
 
 
+include: "rules/common.smk"
 include: "rules/fetch.smk"
 include: "rules/corpus.smk"
 include: "rules/tokenize.smk"

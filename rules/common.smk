@@ -1,12 +1,6 @@
-# Helpers shared by the rules: config checking, wildcard constraints and the
-# named input and params functions. The logic lives in scripts/gfm_limits.
-import sys
-
-from snakemake.utils import validate
-
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-
-from gfm_limits.config import check_consistency, check_keys
+# Helpers shared by the rules: wildcard constraints and the named input,
+# params and resources functions. The logic lives in scripts/gfm_limits
+# (the Snakefile has put scripts/ on sys.path and checked the config).
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
     extract_resources,
@@ -14,17 +8,6 @@ from gfm_limits.resources import (
     stats_resources,
     train_resources,
 )
-
-
-def check_config(config, schema_path):
-    """Unknown keys (named, with a suggestion), schema validation with defaults, cross-key checks."""
-    import yaml
-
-    with open(schema_path) as handle:
-        schema = yaml.safe_load(handle)
-    check_keys(config, schema)
-    validate(config, schema_path)
-    check_consistency(config)
 
 
 def _names(mapping):

@@ -56,3 +56,12 @@ def test_condition_with_missing_source_is_named():
     config["conditions"]["dna_kmer"]["source"] = "genome"
     with pytest.raises(InputError, match="conditions.dna_kmer.source: no source named 'genome'"):
         check_consistency(config)
+
+
+def test_check_config_fills_top_level_defaults():
+    from gfm_limits.config import check_config
+
+    config = {"seeds": [4, 5]}
+    check_config(config, ROOT / "config" / "schema.yaml")
+    assert list(config["conditions"]) == ["text_bpe", "dna_bpe", "dna_kmer"]
+    assert config["model"]["hidden_size"] == 768 and config["encode"]["seq_len"] == 512

@@ -1,4 +1,4 @@
-"""Config checks that go beyond JSON-schema validation.
+"""Config checks, before any rule sees the config.
 
 `check_keys` walks the config against config/schema.yaml before Snakemake's
 validate() runs and names any unknown key by its full dotted path, with the
@@ -13,6 +13,19 @@ from __future__ import annotations
 import difflib
 
 from gfm_limits.files import InputError
+
+
+def check_config(config: dict, schema_path) -> None:
+    """Unknown keys (named, with a suggestion), then schema validation that fills in
+    defaults (snakemake.utils.validate), then cross-key checks. Called by the Snakefile."""
+    import yaml
+    from snakemake.utils import validate
+
+    with open(schema_path) as handle:
+        schema = yaml.safe_load(handle)
+    check_keys(config, schema)
+    validate(config, str(schema_path))
+    check_consistency(config)
 
 
 def _resolve(schema: dict, node: dict) -> dict:
