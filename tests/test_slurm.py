@@ -1,4 +1,4 @@
-"""The tiny workflow through a real one-node SLURM cluster (tests/slurm_cluster.py).
+"""The tiny workflow through a real one-node SLURM cluster (tests/localslurm.py).
 
 Runs `snakemake --profile profiles/slurm` (with tests/slurm_profile layered on
 top for the local partition) and checks with sacct that every job of this
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, SNAKEMAKE, job_counts, tiny_workflow
-from slurm_cluster import LocalSlurm
+from localslurm import LocalSlurm
 
 pytestmark = pytest.mark.slurm
 TIMEOUT = 1200
