@@ -50,3 +50,46 @@ def test_spearman_matches_scipy_per_token(matrix):
 def test_procrustes_of_unrelated_matrices_is_large(matrix):
     other = np.random.default_rng(9).normal(size=matrix.shape)
     assert emb.procrustes_disparity(matrix, other) > 0.5
+
+
+def paper_local_spearman_loop(cos_a, cos_b, k):
+    """A direct transcription of lbcb-sci/GFMs local_spearman_correlation, one token at a time."""
+    n = len(cos_a)
+    values = []
+    for i in range(n):
+        a, b = np.delete(cos_a[i], i), np.delete(cos_b[i], i)
+        top = np.argsort(-a, kind="stable")[:k]
+        ra = np.argsort(np.argsort(a[top], kind="stable"), kind="stable") + 1.0
+        rb = np.argsort(np.argsort(b[top], kind="stable"), kind="stable") + 1.0
+        ra, rb = ra - ra.mean(), rb - rb.mean()
+        values.append((ra * rb).sum() / (np.sqrt((ra**2).sum() * (rb**2).sum()) + 1e-8))
+    return np.mean(values)  # the "from B" half repeats this value
+
+
+def test_local_spearman_paper_reproduces_the_bug(matrix):
+    other = matrix + np.random.default_rng(7).normal(scale=0.8, size=matrix.shape)
+    cos_a, cos_b = emb.cosine_similarity(matrix), emb.cosine_similarity(other)
+    for k in (1, 3, 10):
+        nn_a = emb.nearest_neighbours(cos_a, k)
+        assert emb.local_spearman_paper(cos_a, cos_b, nn_a) == pytest.approx(paper_local_spearman_loop(cos_a, cos_b, k))
+    assert emb.local_spearman_paper(cos_a, cos_b, emb.nearest_neighbours(cos_a, 1)) == 0.0
+    # one-sided: swapping the members changes it
+    assert emb.local_spearman_paper(cos_a, cos_b, emb.nearest_neighbours(cos_a, 10)) != pytest.approx(
+        emb.local_spearman_paper(cos_b, cos_a, emb.nearest_neighbours(cos_b, 10)))
+
+
+def test_local_spearman_is_symmetric_and_matches_scipy(matrix):
+    other = matrix + np.random.default_rng(8).normal(scale=0.8, size=matrix.shape)
+    cos_a, cos_b = emb.cosine_similarity(matrix), emb.cosine_similarity(other)
+    k = 10
+    nn_a, nn_b = emb.nearest_neighbours(cos_a, k), emb.nearest_neighbours(cos_b, k)
+    assert emb.local_spearman(cos_a, cos_b, nn_a, nn_b) == pytest.approx(emb.local_spearman(cos_b, cos_a, nn_b, nn_a))
+    halves = []
+    for ref in (cos_a, cos_b):
+        rhos = []
+        for i in range(len(matrix)):
+            top = [j for j in np.argsort(-ref[i], kind="stable") if j != i][:k]
+            rhos.append(spearmanr(cos_a[i, top], cos_b[i, top]).statistic)
+        halves.append(np.mean(rhos))
+    assert emb.local_spearman(cos_a, cos_b, nn_a, nn_b) == pytest.approx(np.mean(halves))
+    assert emb.local_spearman(cos_a, cos_a, nn_a, nn_a) == pytest.approx(1.0)

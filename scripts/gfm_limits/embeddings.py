@@ -6,8 +6,14 @@ the decoder). For two members A and B over the same vocabulary
 - top-k overlap: the Jaccard index of each token's k nearest neighbours by
   cosine similarity (self excluded) in A and in B, averaged over tokens;
 - Spearman: for each token, scipy.stats.spearmanr between its cosine
-  similarities to all other tokens in A and in B, averaged over tokens (the
-  correct, global version of the paper's "local Spearman");
+  similarities to all other tokens in A and in B, averaged over tokens;
+- local Spearman at k, two versions: `local_spearman_paper` as lbcb-sci/GFMs
+  computes it (Spearman over A's k nearest neighbours; its "from B" half
+  re-selects B's top k among A's neighbours, which only permutes them, so it
+  repeats the A half; ranks without tie averaging; 0 at k = 1), and
+  `local_spearman`, the symmetric version it intended (the mean of the
+  Spearman over A's k neighbours and over B's, each selected from the full
+  similarity rows, with scipy's average ranks);
 - Procrustes disparity: scipy.spatial.procrustes on the full (V, H) matrices.
 """
 
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.spatial import procrustes
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 
 
 def cosine_similarity(emb: np.ndarray) -> np.ndarray:
@@ -34,16 +40,17 @@ def nearest_neighbours(cos: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(top, order, axis=1)
 
 
+def jaccard(nn_a: np.ndarray, nn_b: np.ndarray) -> float:
+    """Mean Jaccard overlap of two members' neighbour sets. (V, k) x2 -> float."""
+    k = nn_a.shape[1]
+    inter = np.asarray([len(set(a) & set(b)) for a, b in zip(nn_a, nn_b)], dtype=np.float64)
+    return float((inter / (2 * k - inter)).mean())
+
+
 def topk_jaccard(cos_a: np.ndarray, cos_b: np.ndarray, ks: list[int]) -> dict[int, float]:
     """Mean Jaccard overlap of the k-nearest-neighbour sets for every k in ks."""
-    k_max = max(ks)
-    nn_a, nn_b = nearest_neighbours(cos_a, k_max), nearest_neighbours(cos_b, k_max)
-    result = {}
-    for k in ks:
-        overlaps = [len(set(a[:k]) & set(b[:k])) for a, b in zip(nn_a, nn_b)]
-        inter = np.asarray(overlaps, dtype=np.float64)
-        result[k] = float((inter / (2 * k - inter)).mean())
-    return result
+    nn_a, nn_b = nearest_neighbours(cos_a, max(ks)), nearest_neighbours(cos_b, max(ks))
+    return {k: jaccard(nn_a[:, :k], nn_b[:, :k]) for k in ks}
 
 
 def spearman_similarity(cos_a: np.ndarray, cos_b: np.ndarray) -> float:
@@ -52,6 +59,40 @@ def spearman_similarity(cos_a: np.ndarray, cos_b: np.ndarray) -> float:
     off = ~np.eye(n, dtype=bool)
     rhos = [spearmanr(cos_a[i, off[i]], cos_b[i, off[i]]).statistic for i in range(n)]
     return float(np.nanmean(rhos))
+
+
+def _row_pearson(x: np.ndarray, y: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """Pearson correlation of each row pair. (V, k) x2 -> (V,)."""
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    return (x * y).sum(axis=1) / (np.sqrt((x**2).sum(axis=1) * (y**2).sum(axis=1)) + eps)
+
+
+def _argsort_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..k along rows by argsort, ties broken by position (the paper's rankdata)."""
+    ranks = np.empty_like(x)
+    np.put_along_axis(ranks, np.argsort(x, axis=1, kind="stable"), np.arange(1, x.shape[1] + 1, dtype=x.dtype)[None],
+                      axis=1)
+    return ranks
+
+
+def local_spearman_paper(cos_a: np.ndarray, cos_b: np.ndarray, nn_a: np.ndarray) -> float:
+    """The paper's local Spearman, bug included (module docstring). nn_a: (V, k) from nearest_neighbours(cos_a, k)."""
+    rows = np.arange(len(cos_a))[:, None]
+    a, b = cos_a[rows, nn_a], cos_b[rows, nn_a]  # (V, k): both narrowed to A's neighbours
+    halves = [_row_pearson(_argsort_ranks(a), _argsort_ranks(b), eps=1e-8).mean()]
+    top = np.argsort(-b, axis=1, kind="stable")  # the "from B" half, within A's neighbours: a permutation
+    a, b = np.take_along_axis(a, top, axis=1), np.take_along_axis(b, top, axis=1)
+    halves.append(_row_pearson(_argsort_ranks(a), _argsort_ranks(b), eps=1e-8).mean())
+    return float(np.mean(halves))
+
+
+def local_spearman(cos_a: np.ndarray, cos_b: np.ndarray, nn_a: np.ndarray, nn_b: np.ndarray) -> float:
+    """Symmetric local Spearman: mean over tokens and over both members' own k neighbourhoods (k >= 2)."""
+    rows = np.arange(len(cos_a))[:, None]
+    halves = [np.nanmean(_row_pearson(rankdata(cos_a[rows, nn], axis=1), rankdata(cos_b[rows, nn], axis=1)))
+              for nn in (nn_a, nn_b)]
+    return float(np.mean(halves))
 
 
 def procrustes_disparity(emb_a: np.ndarray, emb_b: np.ndarray) -> float:

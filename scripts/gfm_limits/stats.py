@@ -63,15 +63,20 @@ def output_tables(predictions: dict[int, str], train_tokens: str, cfg: StatsConf
 
 
 def embedding_tables(paths: dict[int, str], cfg: StatsConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Pairwise Spearman and Procrustes (one row per pair) and top-k Jaccard (pair x k)."""
+    """Pairwise Spearman and Procrustes (one row per pair); top-k Jaccard and both local
+    Spearman versions (pair x k; the corrected one is undefined at k = 1)."""
     mats = {seed: np.load(path) for seed, path in paths.items()}
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
+    nn = {seed: emb.nearest_neighbours(c, max(cfg.top_k)) for seed, c in cos.items()}  # (V, k_max), once
     pair_rows, topk_rows = [], []
     for a, b in itertools.combinations(sorted(mats), 2):
         pair_rows.append({"seed_a": a, "seed_b": b, "spearman": emb.spearman_similarity(cos[a], cos[b]),
                           "procrustes": emb.procrustes_disparity(mats[a], mats[b])})
-        for k, jac in emb.topk_jaccard(cos[a], cos[b], cfg.top_k).items():
-            topk_rows.append({"seed_a": a, "seed_b": b, "k": k, "jaccard": jac})
+        for k in cfg.top_k:
+            nn_a, nn_b = nn[a][:, :k], nn[b][:, :k]
+            topk_rows.append({"seed_a": a, "seed_b": b, "k": k, "jaccard": emb.jaccard(nn_a, nn_b),
+                              "local_spearman": emb.local_spearman(cos[a], cos[b], nn_a, nn_b) if k > 1 else np.nan,
+                              "local_spearman_paper": emb.local_spearman_paper(cos[a], cos[b], nn_a)})
     return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows)
 
 
