@@ -14,6 +14,7 @@ import numpy as np
 
 from gfm_limits.files import atomic_path
 from gfm_limits.fisher import fisher_paper
+from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import predict_distributions
 from gfm_limits.tokenizer import load, special_ids
@@ -27,7 +28,7 @@ def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
     import torch
 
     torch.set_num_threads(threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     model = load_model(model_dir).to(device)
     mask_id = special_ids(load(Path(model_dir) / "tokenizer.json"))["[MASK]"]
     masks = np.load(masks_path)

@@ -81,4 +81,4 @@ def open_maybe_gzip(path: str | os.PathLike, mode: str = "rt", **kwargs):
 
     if is_gzip(path):
         return gzip.open(path, mode, **kwargs)
-    return open(path, mode.replace("t", "") if "b" in mode else mode, **kwargs)
+    return open(path, mode, **kwargs)

@@ -22,6 +22,7 @@ from collections import defaultdict
 import numpy as np
 
 from gfm_limits.model import masked_logits
+from gfm_limits.predictions import masked_batches
 
 _LAYER = re.compile(r"^bert\.encoder\.layer\.(\d+)\.")
 
@@ -51,10 +52,7 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
     params = dict(model.named_parameters())  # shared (tied) tensors appear once
     squares = {name: torch.zeros_like(p) for name, p in params.items()}
     n_masked = 0
-    for start in range(0, len(rows), batch_size):
-        ids = torch.from_numpy(rows[start : start + batch_size].astype(np.int64)).to(device)
-        sel = torch.from_numpy(fisher_mask[start : start + batch_size]).to(device)
-        inputs = torch.where(sel, torch.full_like(ids, mask_id), ids)
+    for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, batch_size, device):
         model.zero_grad(set_to_none=True)
         loss = F.cross_entropy(masked_logits(model, inputs, sel).float(), ids[sel])
         loss.backward()

@@ -48,6 +48,13 @@ def build_model(cfg: ModelConfig, vocab_size: int, pad_id: int, seed: int):
     return BertForMaskedLM(bert_config(cfg, vocab_size, pad_id))
 
 
+def device():
+    """The GPU when there is one, else the CPU."""
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def load_model(path):
     from transformers import BertForMaskedLM
 

@@ -46,6 +46,17 @@ def make_eval_masks(tokens_path, tokenizer_path, out, n_sequences: int, mask_fra
     log.info("%d rows: %d prediction and %d Fisher positions", len(rows), predict.sum(), fisher.sum())
 
 
+def masked_batches(rows: np.ndarray, mask: np.ndarray, mask_id: int, batch_size: int, device):
+    """Yield (ids, selected, inputs), each (B, T): the rows, the mask, and the rows with
+    every selected position replaced by [MASK] (no 80/10/10, as the paper's analysis)."""
+    import torch
+
+    for start in range(0, len(rows), batch_size):
+        ids = torch.from_numpy(rows[start : start + batch_size].astype(np.int64)).to(device)
+        selected = torch.from_numpy(mask[start : start + batch_size]).to(device)
+        yield ids, selected, torch.where(selected, torch.full_like(ids, mask_id), ids)
+
+
 def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int,
                           batch_size: int, device) -> tuple[np.ndarray, np.ndarray]:
     """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,)."""
@@ -54,11 +65,8 @@ def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id:
     model.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(rows), batch_size):
-            ids = torch.from_numpy(rows[start : start + batch_size].astype(np.int64)).to(device)
-            sel = torch.from_numpy(predict[start : start + batch_size]).to(device)
-            inputs = torch.where(sel, torch.full_like(ids, mask_id), ids)
-            logits = masked_logits(model, inputs, sel)  # (M_batch, V)
+        for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
+            logits = masked_logits(model, inputs, selected)  # (M_batch, V)
             out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
     return np.concatenate(out), rows[predict].astype(np.int64)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from gfm_limits.files import atomic_path, sha256sum
 from gfm_limits.model import ModelConfig, build_model, masked_logits
+from gfm_limits.model import device as default_device
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,6 @@ def n_steps(cfg: TrainConfig, seq_len: int) -> int:
     return max(1, math.ceil(cfg.tokens / (cfg.batch_size * seq_len)))
 
 
-def _device():
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
               cfg: TrainConfig, threads: int = 1) -> dict:
     """Train one member; write a from_pretrained checkpoint and its training curve."""
@@ -96,7 +91,7 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     rows = np.load(tokens_path)  # (R, T) uint16
     tok = load(tokenizer_path)
     ids = special_ids(tok)
-    device = _device()
+    device = default_device()
     steps = n_steps(cfg, rows.shape[1])
     order = batch_order(len(rows), cfg.batch_size, steps, cfg.data_seed)
 
