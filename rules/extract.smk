@@ -36,5 +36,6 @@ rule extract:
         cpus_per_task=per_condition(extract_resources, "cpus_per_task"),
     params:
         batch_size=config["extract"]["batch_size"],
+        precision=config["extract"]["precision"],
     script:
         "../scripts/extract_member.py"

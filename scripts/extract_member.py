@@ -9,4 +9,5 @@ from gfm_limits.extract import extract_member
 
 out = snakemake.output
 extract_member(snakemake.input.model, snakemake.input.masks, snakemake.params.batch_size,
-               out.predictions, out.embeddings, out.fisher, threads=snakemake.threads)
+               out.predictions, out.embeddings, out.fisher, threads=snakemake.threads,
+               precision=snakemake.params.precision)

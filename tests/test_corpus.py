@@ -1,6 +1,7 @@
 """Text readers (plain, WikiExtractor, JSON lines), cleaning, the document split, bad input."""
 
 import gzip
+import lzma
 import json
 
 import pytest
@@ -45,6 +46,7 @@ def test_clean_text_collapses_whitespace():
         ("jsonl", b'{"text": "ok"}\n{not json\n', "line 2 is not valid JSON"),
         ("wikiextractor", b'<doc id="1">\nT\nbody\n', "never closed"),
         ("jsonl", gzip.compress(b'{"text": "a long enough document"}\n' * 50)[:-30], "corrupt or truncated gzip"),
+        ("wikiextractor", lzma.compress(b'<doc id="1">\nT\nbody\n</doc>\n' * 50)[:-30], "corrupt or truncated xz"),
     ],
 )
 def test_bad_text_names_file_and_problem(tmp_path, fmt, raw, message):
@@ -67,3 +69,14 @@ def test_failed_corpus_leaves_no_output(tmp_path):
 def test_clean_text_as_the_paper():
     # no-break space and newlines -> space; non-ASCII letters and symbols -> one space per run
     assert clean_text("Caf\u00e9\u00a0au lait\n(1990) \u2013 50\u00b0C, \u00abok\u00bb") == "Caf  au lait (1990) \u2013 50 C,  ok"
+
+
+def test_xz_wikiextractor_reads_the_same_as_plain(tmp_path):
+    raw = "".join(f'<doc id="{i}" url="u" title="T{i}">\nT{i}\nArticle number {i} has a body.\n</doc>\n'
+                  for i in range(40)).encode()
+    (tmp_path / "plain.txt").write_bytes(raw)
+    (tmp_path / "packed.txt.xz").write_bytes(lzma.compress(raw))
+    cfg = TextConfig(min_chars=1)
+    plain = split_documents(tmp_path / "plain.txt", "wikiextractor", cfg)
+    assert split_documents(tmp_path / "packed.txt.xz", "wikiextractor", cfg) == plain
+    assert sum(map(len, plain)) == 40

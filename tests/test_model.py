@@ -10,8 +10,9 @@ from transformers import BertForMaskedLM
 
 from gfm_limits import tokenizer as tk
 from gfm_limits.fisher import fisher_paper, group_of
-from gfm_limits.model import ModelConfig, build_model, masked_logits
-from gfm_limits.train import TrainConfig, batch_order, mlm_mask, train_mlm
+from gfm_limits.model import (ModelConfig, build_hf_model, build_model, from_hf, load_model, masked_logits,
+                               to_hf_state_dict)
+from gfm_limits.train import TrainConfig, batch_order, capacity, mlm_mask, select_masked, train_mlm
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
 
@@ -27,15 +28,56 @@ def encoded(tmp_path_factory, dna_slice):
     return root
 
 
-def test_masked_logits_equal_full_forward(encoded):
+def test_masked_logits_equal_hf_full_forward(encoded):
+    """Our fused-QKV, SDPA, masked-only model gives HF BertForMaskedLM's logits."""
     rows = torch.from_numpy(np.load(encoded / "train.npy")[:4].astype(np.int64))
-    model = build_model(TINY, 4106, 0, seed=1).eval()
+    hf = build_hf_model(TINY, 4106, 0, seed=1).eval()
+    model = from_hf(hf).eval()
     selected = torch.zeros_like(rows, dtype=torch.bool)
     selected[:, [3, 7, 20]] = True
     with torch.no_grad():
-        full = model(input_ids=rows).logits[selected]
+        full = hf(input_ids=rows).logits[selected]
         ours = masked_logits(model, rows, selected)
-    torch.testing.assert_close(ours, full)
+    torch.testing.assert_close(ours, full, rtol=1e-5, atol=1e-5)
+
+
+def test_mlm_loss_equals_hf_loss_in_fp32(encoded):
+    """The same weights and masked batch give HF's masked-LM loss (labels -100 elsewhere)."""
+    rows = torch.from_numpy(np.load(encoded / "train.npy")[:8].astype(np.int64))
+    hf = build_hf_model(TINY, 4106, 0, seed=4).eval()
+    model = from_hf(hf).eval()
+    inputs, labels = mlm_mask(rows, torch.Generator().manual_seed(0), torch.arange(5), 4, 4101, 5, 0.15)
+    index, targets, dropped = select_masked(labels, capacity(rows.numel(), 0.15))
+    with torch.no_grad():
+        expected = hf(input_ids=inputs, labels=labels).loss
+        ours = model(inputs, index, targets)
+    assert int(dropped) == 0
+    assert abs(float(ours) - float(expected)) < 1e-5
+
+
+def test_weights_round_trip_through_hf_names():
+    model = build_model(TINY, 50, 0, seed=2)
+    back = from_hf(build_hf_model(TINY, 50, 0, seed=9))
+    back.load_state_dict(model.state_dict())
+    hf_names = to_hf_state_dict(model)
+    assert set(hf_names) >= {"bert.encoder.layer.1.attention.self.value.bias", "cls.predictions.decoder.weight"}
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        p.numel() for p in build_hf_model(TINY, 50, 0, seed=2).parameters())
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, back.state_dict()[name])
+
+
+def test_select_masked_keeps_order_pads_with_ignored_targets_and_counts_overflow():
+    labels = torch.full((2, 6), -100)
+    labels[0, 4], labels[1, 1], labels[1, 5] = 7, 8, 9
+    index, targets, dropped = select_masked(labels, 5)
+    assert index[:3].tolist() == [4, 7, 11] and targets.tolist()[:3] == [7, 8, 9]
+    assert (targets[3:] == -100).all() and int(dropped) == 0
+    index, targets, dropped = select_masked(labels, 2)
+    assert targets.tolist() == [7, 8] and int(dropped) == 1
+    # 8 standard deviations above the Binomial mean, never more than the tokens
+    assert capacity(32768, 0.15) == int(np.ceil(32768 * 0.15 + 8 * np.sqrt(32768 * 0.15 * 0.85))) + 16
+    assert capacity(10, 0.5) == 10
 
 
 def test_mlm_mask_80_10_10_and_never_special():
@@ -64,9 +106,22 @@ def test_batch_order_depends_on_data_seed_only_and_covers_each_epoch():
     assert not np.array_equal(order, batch_order(10, 4, 5, data_seed=7))
 
 
-def train_tiny(encoded, out, seed):
-    cfg = TrainConfig(seed=seed, batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4)
-    return train_mlm(encoded / "train.npy", encoded / "kmer.json", out / f"m{seed}", out / f"c{seed}.tsv", TINY, cfg)
+def train_tiny(encoded, out, seed, grad_accum=1, model_cfg=TINY):
+    cfg = TrainConfig(seed=seed, batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4, grad_accum=grad_accum)
+    return train_mlm(encoded / "train.npy", encoded / "kmer.json", out / f"m{seed}", out / f"c{seed}.tsv",
+                     model_cfg, cfg)
+
+
+def test_gradient_accumulation_gives_the_same_training(encoded, tmp_path):
+    """Four micro-batches of 2 rows train as one batch of 8 (dropout off: its draws differ)."""
+    no_dropout = ModelConfig(**{**TINY.__dict__, "dropout": 0.0})
+    train_tiny(encoded, tmp_path / "one", seed=1, model_cfg=no_dropout)
+    train_tiny(encoded, tmp_path / "four", seed=1, grad_accum=4, model_cfg=no_dropout)
+    one, four = load_model(tmp_path / "one" / "m1"), load_model(tmp_path / "four" / "m1")
+    for (name, a), b in zip(one.state_dict().items(), four.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    with pytest.raises(ValueError, match="grad_accum"):
+        TrainConfig(seed=1, batch_size=8, grad_accum=3)
 
 
 def test_training_writes_loadable_self_describing_checkpoint(encoded, tmp_path):
@@ -106,10 +161,12 @@ def test_fisher_paper_matches_an_independent_loop(encoded):
     rng = np.random.default_rng(0)
     fmask = rng.random(rows.shape) < 0.15
     fmask[:, [0, -1]] = False
-    model = build_model(TINY, 4106, 0, seed=3)
-    records = {r["group"]: r for r in fisher_paper(model, rows, fmask, 4, batch_size=5, device="cpu")}
+    hf = build_hf_model(TINY, 4106, 0, seed=3).eval()
+    model = from_hf(hf)
+    records = {r["group"]: r for r in fisher_paper(model, rows, fmask, 4, batch_size=5, device=torch.device("cpu"))}
 
     expected, total_masked = {}, 0
+    model = hf
     named = list(model.named_parameters())
     for start in range(0, 12, 5):
         ids = torch.from_numpy(rows[start : start + 5].astype(np.int64))

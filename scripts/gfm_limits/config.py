@@ -71,6 +71,9 @@ def check_consistency(config: dict) -> None:
                          f"model.max_position ({config['model']['max_position']})")
     if config["model"]["hidden_size"] % max(config["model"]["num_heads"], 1):
         raise InputError("config: model.num_heads must divide model.hidden_size")
+    if config["train"]["batch_size"] % config["train"]["grad_accum"]:
+        raise InputError(f"config: train.batch_size ({config['train']['batch_size']}) must be a multiple of "
+                         f"train.grad_accum ({config['train']['grad_accum']})")
 
 
 def schema_table(schema: dict) -> str:

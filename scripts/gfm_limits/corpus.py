@@ -2,7 +2,7 @@
 
 Text sources come in three formats: plain text (documents separated by blank
 lines), WikiExtractor output (`<doc id=.. url=.. title=..>` ... `</doc>`) and
-JSON lines with a "text" field; plain or gzip. Documents are cleaned as the
+JSON lines with a "text" field; plain, gzip or xz. Documents are cleaned as the
 paper's code cleans them (`clean_text`) and split into training and
 evaluation sets by document: a document is held out when the sha256 of its
 cleaned text, read as a number in [0, 1), is below `eval_fraction`. The split
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gfm_limits.fasta import WindowConfig, split_windows
-from gfm_limits.files import InputError, atomic_path, gzip_errors, open_maybe_gzip
+from gfm_limits.files import InputError, atomic_path, compressed_errors, open_compressed
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def clean_text(text: str) -> str:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (line number, line) of a UTF-8 file, plain or gzip, naming bad bytes."""
-    with gzip_errors(path), open_maybe_gzip(path, "rb") as handle:
+    """Yield (line number, line) of a UTF-8 file, plain, gzip or xz, naming bad bytes."""
+    with compressed_errors(path), open_compressed(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 yield number, raw.decode("utf-8")

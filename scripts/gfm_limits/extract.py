@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
-                   embeddings_out, fisher_out, threads: int = 1) -> None:
+                   embeddings_out, fisher_out, threads: int = 1, precision: str = "bf16") -> None:
+    """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
+    and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32."""
     import pandas as pd
     import torch
 
@@ -34,13 +36,13 @@ def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
     masks = np.load(masks_path)
     rows, predict, fisher_mask = masks["rows"], masks["predict"], masks["fisher"]
 
-    probs, targets = predict_distributions(model, rows, predict, mask_id, batch_size, device)
+    probs, targets = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision)
     with atomic_path(predictions_out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, probs=probs, targets=targets)
-    embeddings = model.bert.embeddings.word_embeddings.weight.detach().float().cpu().numpy()  # (V, H)
+    embeddings = model.word.weight.detach().float().cpu().numpy()  # (V, H)
     with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
         np.save(handle, embeddings)
-    records = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device)
+    records = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device, precision)
     with atomic_path(fisher_out) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
     log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),

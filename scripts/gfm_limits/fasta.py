@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gfm_limits.files import InputError, gzip_errors, is_gzip, open_maybe_gzip
+from gfm_limits.files import InputError, compressed_errors, compression, open_compressed
 
 _ACGT_RUN = re.compile(r"[ACGT]+")
 
@@ -42,14 +42,14 @@ def cut_windows(segment: str, cfg: WindowConfig) -> list[str]:
 
 
 def _check_header(path: Path) -> None:
-    with gzip_errors(path), open_maybe_gzip(path, "rb") as handle:
+    with compressed_errors(path), open_compressed(path, "rb") as handle:
         head = handle.read(1 << 16).lstrip()
     if not head.startswith(b">"):
         raise InputError(f"{path}: not a FASTA file (the first non-blank character is not '>')")
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """Yield (name, sequence) for every record of a plain or gzip FASTA, via pyfaidx."""
+    """Yield (name, sequence) for every record of a plain, gzip or xz FASTA, via pyfaidx."""
     import pyfaidx
 
     path = Path(path)
@@ -58,8 +58,8 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
         # pyfaidx reads only plain or BGZF files and writes its .fai beside the
         # file, so work on a plain copy (or a link) inside a private directory.
         plain = Path(tmp) / "sequence.fa"
-        if is_gzip(path):
-            with gzip_errors(path), open_maybe_gzip(path, "rb") as src, open(plain, "wb") as out:
+        if compression(path):
+            with compressed_errors(path), open_compressed(path, "rb") as src, open(plain, "wb") as out:
                 while block := src.read(1 << 22):
                     out.write(block)
         else:

@@ -57,28 +57,37 @@ def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+_MAGIC = {b"\x1f\x8b": "gzip", b"\xfd7zXZ\x00": "xz"}
+
+
+def compression(path: str | os.PathLike) -> str | None:
+    """'gzip' (BGZF included) or 'xz' by the file's magic bytes; None for anything else."""
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
+
+
 @contextlib.contextmanager
-def gzip_errors(path: str | os.PathLike) -> Iterator[None]:
-    """Turn a corrupt or truncated gzip stream into an InputError naming the file."""
+def compressed_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a corrupt or truncated gzip or xz stream into an InputError naming the file."""
     import gzip
+    import lzma
     import zlib
 
     try:
         yield
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise InputError(f"{path}: corrupt or truncated gzip: {err}") from err
+    except (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError) as err:
+        raise InputError(f"{path}: corrupt or truncated {compression(path) or 'file'}: {err}") from err
 
 
-def is_gzip(path: str | os.PathLike) -> bool:
-    """Whether the file starts with the gzip magic bytes."""
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
-def open_maybe_gzip(path: str | os.PathLike, mode: str = "rt", **kwargs):
-    """Open a file, decompressing it when it is gzip (BGZF included)."""
+def open_compressed(path: str | os.PathLike, mode: str = "rt", **kwargs):
+    """Open a file, decompressing it when it is gzip (BGZF included) or xz."""
     import gzip
+    import lzma
 
-    if is_gzip(path):
+    kind = compression(path)
+    if kind == "gzip":
         return gzip.open(path, mode, **kwargs)
+    if kind == "xz":
+        return lzma.open(path, mode, **kwargs)
     return open(path, mode, **kwargs)

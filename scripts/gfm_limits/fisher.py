@@ -24,22 +24,24 @@ import numpy as np
 from gfm_limits.model import masked_logits
 from gfm_limits.predictions import masked_batches
 
-_LAYER = re.compile(r"^bert\.encoder\.layer\.(\d+)\.")
+_LAYER = re.compile(r"^(?:bert\.encoder\.layer|layers)\.(\d+)\.")
+_EMBEDDINGS = ("bert.embeddings.", "word.", "position.", "token_type.", "embed_norm.")
+_HEAD = ("cls.", "head_")
 
 
 def group_of(name: str) -> str:
-    """Fisher group of a BertForMaskedLM parameter name."""
-    if name.startswith("bert.embeddings."):
+    """Fisher group of a parameter name of model.Bert or of HF BertForMaskedLM."""
+    if name.startswith(_EMBEDDINGS):
         return "embeddings"
     if match := _LAYER.match(name):
         return f"encoder.{match.group(1)}"
-    if name.startswith("cls."):
+    if name.startswith(_HEAD):
         return "head"
     raise ValueError(f"parameter {name!r} belongs to no Fisher group")
 
 
 def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
-                 batch_size: int, device) -> list[dict]:
+                 batch_size: int, device, precision: str = "fp32") -> list[dict]:
     """Summed squared mini-batch gradients per group over total masked tokens.
 
     rows: (N, T) token ids; fisher_mask: (N, T) bool. Returns one record per
@@ -54,7 +56,7 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
     n_masked = 0
     for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, batch_size, device):
         model.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(masked_logits(model, inputs, sel).float(), ids[sel])
+        loss = F.cross_entropy(masked_logits(model, inputs, sel, precision), ids[sel])
         loss.backward()
         for name, p in params.items():
             if p.grad is not None:

@@ -1,15 +1,29 @@
-"""The BERT masked-language model: HF BertForMaskedLM with the paper's defaults.
+"""The BERT masked-language model, written for speed and saved as HF BertForMaskedLM.
 
 The paper uses BertConfig() defaults (12 layers, hidden 768, 12 heads, FFN
 3072, 512 positions, dropout 0.1, tied input and output embeddings); the
-sizes are config keys. `masked_logits` runs the MLM head only on the masked
-positions, which gives the same logits as BertForMaskedLM.forward at those
-positions while skipping the (T, V) projection everywhere else.
+sizes are config keys. `Bert` computes exactly what HF BertForMaskedLM
+computes (post-LayerNorm encoder, erf GELU, LayerNorm eps 1e-12, the MLM
+transform and a decoder tied to the word embedding), with three changes that
+only affect speed: query, key and value are one fused projection; attention
+is torch's scaled_dot_product_attention (flash attention on a GPU, dropout
+included); and the MLM head runs only on the masked positions, whose flat
+indices the caller passes, so the (B*T, V) projection is never formed.
+
+Weights convert both ways with HF names (`to_hf_state_dict`, `from_hf`), so a
+member is initialised by HF's own `_init_weights` from its seed and saved as
+a checkpoint that `BertForMaskedLM.from_pretrained` loads.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LAYER_NORM_EPS = 1e-12  # HF BertConfig default
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,72 @@ class ModelConfig:
     intermediate_size: int = 3072
     dropout: float = 0.1
     max_position: int = 512
+
+
+class Layer(nn.Module):
+    """One post-LN transformer encoder layer (HF BertLayer) with fused QKV."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        h = cfg.hidden_size
+        self.n_heads, self.p = cfg.num_heads, cfg.dropout
+        self.qkv = nn.Linear(h, 3 * h)
+        self.attn_out = nn.Linear(h, h)
+        self.attn_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
+        self.ffn_in = nn.Linear(h, cfg.intermediate_size)
+        self.ffn_out = nn.Linear(cfg.intermediate_size, h)
+        self.ffn_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x):  # (B, T, H)
+        b, t, h = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, h // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, d)
+        a = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0)
+        a = a.transpose(1, 2).reshape(b, t, h)  # (B, T, H)
+        x = self.attn_norm(x + self.drop(self.attn_out(a)))
+        return self.ffn_norm(x + self.drop(self.ffn_out(F.gelu(self.ffn_in(x)))))
+
+
+class Bert(nn.Module):
+    """BERT encoder and MLM head; `forward` returns logits or the loss at chosen positions."""
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int):
+        super().__init__()
+        h = cfg.hidden_size
+        self.cfg, self.vocab_size = cfg, vocab_size
+        self.word = nn.Embedding(vocab_size, h)
+        self.position = nn.Embedding(cfg.max_position, h)
+        self.token_type = nn.Embedding(2, h)  # HF keeps two; every row here is type 0
+        self.embed_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.num_layers))
+        self.head_dense = nn.Linear(h, h)
+        self.head_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
+        self.head_bias = nn.Parameter(torch.zeros(vocab_size))  # the decoder weight is `word.weight`
+
+    def encode(self, input_ids):  # (B, T) long -> (B, T, H)
+        t = input_ids.shape[1]
+        x = self.word(input_ids) + self.position.weight[:t] + self.token_type.weight[0]
+        x = self.drop(self.embed_norm(x))
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def logits_at(self, hidden, index):  # (B, T, H), (K,) flat positions -> (K, V)
+        x = hidden.flatten(0, 1)[index]  # (K, H)
+        x = self.head_norm(F.gelu(self.head_dense(x)))
+        return F.linear(x, self.word.weight, self.head_bias)
+
+    def forward(self, input_ids, index, targets=None, normaliser=None):
+        """Logits (K, V) at the flat positions `index`; with `targets` (K,), -100 to skip,
+        the summed cross-entropy divided by `normaliser` (default: the number of targets)."""
+        logits = self.logits_at(self.encode(input_ids), index)
+        if targets is None:
+            return logits
+        loss = F.cross_entropy(logits.float(), targets, ignore_index=-100, reduction="sum")
+        if normaliser is None:
+            normaliser = (targets != -100).sum()
+        return loss / normaliser
 
 
 def bert_config(cfg: ModelConfig, vocab_size: int, pad_id: int):
@@ -39,36 +119,126 @@ def bert_config(cfg: ModelConfig, vocab_size: int, pad_id: int):
     )
 
 
-def build_model(cfg: ModelConfig, vocab_size: int, pad_id: int, seed: int):
-    """A freshly initialised BertForMaskedLM; `seed` alone decides the initial weights."""
-    import torch
+def build_hf_model(cfg: ModelConfig, vocab_size: int, pad_id: int, seed: int):
+    """A freshly initialised HF BertForMaskedLM; `seed` alone decides the initial weights."""
     from transformers import BertForMaskedLM
 
     torch.manual_seed(seed)
     return BertForMaskedLM(bert_config(cfg, vocab_size, pad_id))
 
 
+def build_model(cfg: ModelConfig, vocab_size: int, pad_id: int, seed: int) -> Bert:
+    """A freshly initialised `Bert`, with exactly the weights HF initialises from `seed`."""
+    return from_hf(build_hf_model(cfg, vocab_size, pad_id, seed))
+
+
+# HF parameter name of each of ours, per layer and outside the layers; qkv is split.
+_LAYER_NAMES = {
+    "attn_out": "attention.output.dense", "attn_norm": "attention.output.LayerNorm",
+    "ffn_in": "intermediate.dense", "ffn_out": "output.dense", "ffn_norm": "output.LayerNorm",
+}
+_TOP_NAMES = {
+    "word.weight": "bert.embeddings.word_embeddings.weight",
+    "position.weight": "bert.embeddings.position_embeddings.weight",
+    "token_type.weight": "bert.embeddings.token_type_embeddings.weight",
+    "embed_norm.weight": "bert.embeddings.LayerNorm.weight", "embed_norm.bias": "bert.embeddings.LayerNorm.bias",
+    "head_dense.weight": "cls.predictions.transform.dense.weight",
+    "head_dense.bias": "cls.predictions.transform.dense.bias",
+    "head_norm.weight": "cls.predictions.transform.LayerNorm.weight",
+    "head_norm.bias": "cls.predictions.transform.LayerNorm.bias",
+    "head_bias": "cls.predictions.bias",
+}
+
+
+def to_hf_state_dict(model: Bert) -> dict:
+    """Our weights under HF BertForMaskedLM names (the tied decoder included)."""
+    ours = {k: v.detach() for k, v in model.state_dict().items()}
+    out = {hf: ours[name] for name, hf in _TOP_NAMES.items()}
+    out["cls.predictions.decoder.weight"] = ours["word.weight"]
+    out["cls.predictions.decoder.bias"] = ours["head_bias"]
+    for i in range(len(model.layers)):
+        prefix = f"bert.encoder.layer.{i}."
+        for part in ("weight", "bias"):
+            for name, chunk in zip(("query", "key", "value"), ours[f"layers.{i}.qkv.{part}"].chunk(3)):
+                out[f"{prefix}attention.self.{name}.{part}"] = chunk
+            for ours_name, hf in _LAYER_NAMES.items():
+                out[f"{prefix}{hf}.{part}"] = ours[f"layers.{i}.{ours_name}.{part}"]
+    return out
+
+
+def config_of(hf_config) -> ModelConfig:
+    return ModelConfig(hidden_size=hf_config.hidden_size, num_layers=hf_config.num_hidden_layers,
+                       num_heads=hf_config.num_attention_heads, intermediate_size=hf_config.intermediate_size,
+                       dropout=hf_config.hidden_dropout_prob, max_position=hf_config.max_position_embeddings)
+
+
+def from_hf(hf_model) -> Bert:
+    """Our `Bert` holding an HF BertForMaskedLM's weights (on the CPU, fp32)."""
+    model = Bert(config_of(hf_model.config), hf_model.config.vocab_size)
+    hf = hf_model.state_dict()
+    ours = {name: hf[hf_name] for name, hf_name in _TOP_NAMES.items()}
+    for i in range(len(model.layers)):
+        prefix = f"bert.encoder.layer.{i}."
+        for part in ("weight", "bias"):
+            ours[f"layers.{i}.qkv.{part}"] = torch.cat(
+                [hf[f"{prefix}attention.self.{name}.{part}"] for name in ("query", "key", "value")])
+            for ours_name, hf_name in _LAYER_NAMES.items():
+                ours[f"layers.{i}.{ours_name}.{part}"] = hf[f"{prefix}{hf_name}.{part}"]
+    model.load_state_dict({k: v.float().cpu() for k, v in ours.items()})
+    return model
+
+
+def save_pretrained(model: Bert, pad_id: int, out_dir) -> None:
+    """Write `model` as an HF BertForMaskedLM checkpoint folder."""
+    from transformers import BertForMaskedLM
+
+    hf = BertForMaskedLM(bert_config(model.cfg, model.vocab_size, pad_id))
+    missing, unexpected = hf.load_state_dict({k: v.float().cpu() for k, v in to_hf_state_dict(model).items()},
+                                             strict=False)
+    if unexpected or any(not name.endswith(("position_ids", "token_type_ids")) for name in missing):
+        raise RuntimeError(f"weight conversion to HF failed: missing {missing}, unexpected {unexpected}")
+    hf.save_pretrained(str(out_dir))
+
+
+def load_model(path) -> Bert:
+    """Our `Bert` from an HF BertForMaskedLM checkpoint folder."""
+    from transformers import BertForMaskedLM
+
+    return from_hf(BertForMaskedLM.from_pretrained(str(path)))
+
+
 def device():
     """The GPU when there is one, else the CPU."""
-    import torch
-
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_model(path):
-    from transformers import BertForMaskedLM
+def flat_index(selected):
+    """Flat indices (M,) of the True entries of a (B, T) mask (synchronises a GPU)."""
+    return selected.flatten().nonzero().squeeze(1)
 
-    return BertForMaskedLM.from_pretrained(str(path))
+
+def autocast(device, precision: str = "bf16"):
+    """bf16 autocast on a GPU when `precision` is bf16; a no-op on a CPU or for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and precision == "bf16")
 
 
-def masked_logits(model, input_ids, selected):
-    """MLM logits at the selected positions only.
+def masked_logits(model: Bert, input_ids, selected, precision: str = "fp32"):
+    """MLM logits at the selected positions: input_ids (B, T), selected (B, T) bool -> (M, V) fp32.
 
-    input_ids: (B, T) long; selected: (B, T) bool -> (M, V) with M = selected.sum().
+    With precision bf16 the encoder runs under bf16 autocast on a GPU; the head
+    and the logits stay in fp32, where near-uniform distributions need the digits.
     """
-    hidden = model.bert(input_ids=input_ids).last_hidden_state  # (B, T, H)
-    return model.cls(hidden[selected])  # (M, V)
+    with autocast(input_ids.device, precision):
+        hidden = model.encode(input_ids)  # (B, T, H)
+    return model.logits_at(hidden.float(), flat_index(selected))
 
 
-def describe(cfg: ModelConfig) -> dict:
-    return asdict(cfg)
+def flops_per_token(cfg: ModelConfig, vocab_size: int, seq_len: int, mask_prob: float) -> float:
+    """Model FLOPs of one training token (forward and backward, 2 + 4 per multiply-add):
+    6 x encoder matmul weights + 12 x layers x T x H for attention scores and values
+    + 6 x mask_prob x the MLM head's matmul weights (it runs on masked positions only)."""
+    h, layers = cfg.hidden_size, cfg.num_layers
+    encoder = layers * (4 * h * h + 2 * h * cfg.intermediate_size)
+    head = h * h + h * vocab_size
+    return 6 * encoder + 12 * layers * seq_len * h + 6 * mask_prob * head
+

@@ -58,7 +58,7 @@ def masked_batches(rows: np.ndarray, mask: np.ndarray, mask_id: int, batch_size:
 
 
 def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int,
-                          batch_size: int, device) -> tuple[np.ndarray, np.ndarray]:
+                          batch_size: int, device, precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
     """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,)."""
     import torch
 
@@ -66,7 +66,7 @@ def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id:
     out = []
     with torch.no_grad():
         for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
-            logits = masked_logits(model, inputs, selected)  # (M_batch, V)
-            out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
+            logits = masked_logits(model, inputs, selected, precision)  # (M_batch, V)
+            out.append(torch.softmax(logits, dim=-1).cpu().numpy())
     return np.concatenate(out), rows[predict].astype(np.int64)
 
