@@ -89,3 +89,29 @@ def test_unigram_baseline_hand_worked():
     assert metrics.unigram_cross_entropy_bits(q, np.array([5, 5])) == pytest.approx(1.0)
     smoothed = metrics.unigram_probs(tokens, vocab_size=8, n_special=5, pseudo=0.5)
     assert smoothed[:5].sum() == 0 and smoothed.sum() == pytest.approx(1.0)
+
+
+def _paper_top_p(row, top_p):
+    """The paper's truncation, one row at a time in plain Python (ties keep index order)."""
+    kept, total = [], 0.0
+    for i in sorted(range(len(row)), key=lambda j: -row[j]):
+        total += row[i]
+        if kept and total > top_p:
+            break
+        kept.append(i)
+    out = np.zeros(len(row))
+    out[kept] = row[kept]
+    return out / out.sum()
+
+
+def test_js_distance_for_all_top_p_equals_row_by_row_truncation():
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.full(12, 0.3), size=40)
+    q = rng.dirichlet(np.full(12, 0.3), size=40)
+    p[0] = q[0] = np.full(12, 1 / 12)  # ties everywhere
+    top_ps = [0.05, 0.3, 0.7, 1.0]
+    batched = metrics.js_distance_top_p(p, q, top_ps)
+    for top_p in top_ps:
+        expected = [jensenshannon(_paper_top_p(a, top_p), _paper_top_p(b, top_p), base=2) for a, b in zip(p, q)]
+        np.testing.assert_allclose(batched[top_p], expected, atol=1e-12)
+        np.testing.assert_allclose(metrics.js_distance(p, q, top_p), expected, atol=1e-12)

@@ -59,16 +59,24 @@ def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     }
 
 
-def truncate_top_p(probs: np.ndarray, top_p: float) -> np.ndarray:
-    """Keep each row's most likely tokens while cumulative mass <= top_p (top one always); renormalise."""
+def mass_up_to(probs: np.ndarray) -> np.ndarray:
+    """For each token, the cumulative mass of its row's tokens ranked at or above it
+    (descending, ties in index order); the row's top token gets -inf so it is always kept.
+    (M, V) -> (M, V) float64. Sorting once serves every top-p."""
     probs = probs.astype(np.float64)
     order = np.argsort(-probs, axis=-1, kind="stable")  # (M, V)
-    ranked = np.take_along_axis(probs, order, axis=-1)
-    keep_ranked = np.cumsum(ranked, axis=-1) <= top_p
-    keep_ranked[:, 0] = True
-    keep = np.zeros_like(keep_ranked)
-    np.put_along_axis(keep, order, keep_ranked, axis=-1)
-    kept = np.where(keep, probs, 0.0)
+    cumulative = np.cumsum(np.take_along_axis(probs, order, axis=-1), axis=-1)
+    cumulative[:, 0] = -np.inf
+    mass = np.empty_like(cumulative)
+    np.put_along_axis(mass, order, cumulative, axis=-1)
+    return mass
+
+
+def truncate_top_p(probs: np.ndarray, top_p: float, mass: np.ndarray | None = None) -> np.ndarray:
+    """Keep each row's most likely tokens while cumulative mass <= top_p (top one always); renormalise.
+    `mass` is mass_up_to(probs), when already computed."""
+    mass = mass_up_to(probs) if mass is None else mass
+    kept = np.where(mass <= top_p, probs.astype(np.float64), 0.0)
     return kept / kept.sum(axis=-1, keepdims=True)
 
 
@@ -81,6 +89,13 @@ def js_distance(p: np.ndarray, q: np.ndarray, top_p: float | None = None) -> np.
     if top_p is not None:
         p, q = truncate_top_p(p, top_p), truncate_top_p(q, top_p)
     return jensenshannon(p.astype(np.float64), q.astype(np.float64), base=2, axis=-1)
+
+
+def js_distance_top_p(p: np.ndarray, q: np.ndarray, top_ps) -> dict[float, np.ndarray]:
+    """js_distance(p, q, top_p) for every top_p, sorting each distribution once."""
+    mass_p, mass_q = mass_up_to(p), mass_up_to(q)
+    return {top_p: jensenshannon(truncate_top_p(p, top_p, mass_p), truncate_top_p(q, top_p, mass_q), base=2, axis=-1)
+            for top_p in top_ps}
 
 
 def disagreement(p: np.ndarray, q: np.ndarray) -> float:

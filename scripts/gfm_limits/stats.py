@@ -53,8 +53,7 @@ def output_tables(predictions: dict[int, str], train_tokens: str, cfg: StatsConf
     js_rows, pair_rows = [], []
     for a, b in itertools.combinations(sorted(probs), 2):
         pair_rows.append({"seed_a": a, "seed_b": b, "disagreement": metrics.disagreement(probs[a], probs[b])})
-        for top_p in cfg.top_p:
-            js = metrics.js_distance(probs[a], probs[b], top_p)
+        for top_p, js in metrics.js_distance_top_p(probs[a], probs[b], cfg.top_p).items():
             js_rows.append({"seed_a": a, "seed_b": b, "top_p": top_p, "js_distance": float(js.mean())})
     sorted_mean = np.mean([metrics.mean_sorted_distribution(p) for p in probs.values()], axis=0)
     sorted_probs = pd.DataFrame({"rank": np.arange(1, len(sorted_mean) + 1), "probability": sorted_mean})
