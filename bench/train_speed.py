@@ -32,7 +32,6 @@ import json
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,6 +41,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from gfm_limits.model import ModelConfig, build_hf_model, flops_per_token, from_hf, save_pretrained  # noqa: E402
+from gfm_limits.gpu import BusySampler  # noqa: E402
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids  # noqa: E402
 from gfm_limits.train import (TrainConfig, Stepper, batch_order, capacity, device_batches,  # noqa: E402
                               mlm_mask, select_masked)
@@ -67,38 +67,6 @@ def reset_peak():
         torch.cuda.reset_peak_memory_stats()
 
 
-class Busy:
-    """Mean NVML GPU utilisation while the block runs (None without pynvml)."""
-
-    def __enter__(self):
-        self.samples, self.stop = [], threading.Event()
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda.current_device())  # raises on a CPU
-        except Exception:  # noqa: BLE001  (no NVML: report None, do not fail the benchmark)
-            self.thread = None
-            return self
-
-        def sample():
-            while not self.stop.wait(0.05):
-                self.samples.append(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-
-        self.thread = threading.Thread(target=sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        if self.thread:
-            self.thread.join()
-
-    @property
-    def percent(self):
-        return float(np.mean(self.samples)) if self.samples else None
-
-
 def record(name, tokens_per_s, peak_bytes, busy, cfg, vocab, seq_len, extra=None):
     flops = flops_per_token(cfg, vocab, seq_len, 0.15)
     return {"setup": name, "tokens_per_s": tokens_per_s, "tflops": flops * tokens_per_s / 1e12,
@@ -118,7 +86,7 @@ def hf_trainer(name, rows, tokenizer_path, cfg, args, bf16: bool):
     if bf16:
         model.config._attn_implementation = "sdpa"  # noqa: SLF001  (the attention HF picks, stated)
     total = args.warmup + args.steps
-    busy = Busy()
+    busy = BusySampler(DEV)
 
     class Timer(TrainerCallback):
         def on_step_end(self, targs, state, control, **kwargs):
@@ -171,7 +139,7 @@ def ours(rows, tokenizer_path, cfg, args):
     model = build_model(cfg, vocab, ids["[PAD]"], seed=1).to(dev)
     stepper = Stepper(model, tcfg, total, vocab, ids, dev, rows.shape[1])
     order = batch_order(len(rows), args.batch_size, total, tcfg.data_seed)
-    busy = Busy()
+    busy = BusySampler(DEV)
     compile_start = time.perf_counter()
     for step, batch in enumerate(device_batches(rows, order, dev)):
         loss = stepper(batch)

@@ -3,7 +3,7 @@ import logging
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
-logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 from gfm_limits.tokenizer import build_kmer, train_bpe
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from gfm_limits.files import atomic_path, sha256sum
+from gfm_limits.gpu import BusySampler
 from gfm_limits.model import ModelConfig, autocast, build_model, save_pretrained
 from gfm_limits.model import device as default_device
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
@@ -183,6 +184,26 @@ def device_batches(rows: np.ndarray, order: np.ndarray, device):
         yield batch.to(device, non_blocking=True).long()
 
 
+def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int) -> list[dict]:
+    """Run every optimiser step; return the training curve, one row per `log_every` steps
+    (the loss is read from the GPU only then: reading it every step would synchronise)."""
+    import torch
+
+    log_every = stepper.cfg.log_every
+    curve, window_start = [], time.perf_counter()
+    window_loss = torch.zeros((), device=stepper.device)
+    for step, batch in enumerate(batches):
+        window_loss += stepper(batch)
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            n, now = (step % log_every) + 1, time.perf_counter()
+            curve.append({"step": step + 1, "tokens": (step + 1) * step_tokens, "loss": window_loss.item() / n,
+                          "lr": stepper.scheduler.get_last_lr()[0], "tokens_per_s": n * step_tokens / (now - window_start)})
+            window_start, window_loss = now, torch.zeros((), device=stepper.device)
+            log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s", step + 1, steps, curve[-1]["loss"],
+                     curve[-1]["lr"], curve[-1]["tokens_per_s"])
+    return curve
+
+
 def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
               cfg: TrainConfig, threads: int = 1) -> dict:
     """Train one member; write a from_pretrained checkpoint and its training curve."""
@@ -198,26 +219,17 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     model = build_model(model_cfg, tok.get_vocab_size(), ids["[PAD]"], cfg.seed).to(device)
     stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, device, rows.shape[1])
 
-    curve, start = [], time.perf_counter()
-    window_start, window_loss = start, torch.zeros((), device=device)
     step_tokens = cfg.batch_size * rows.shape[1]
-    for step, batch in enumerate(device_batches(rows, order, device)):
-        window_loss += stepper(batch)  # no .item() here: it would synchronise a GPU every step
-        if (step + 1) % cfg.log_every == 0 or step + 1 == steps:
-            n = (step % cfg.log_every) + 1
-            loss = window_loss.item() / n
-            now = time.perf_counter()
-            curve.append({"step": step + 1, "tokens": (step + 1) * step_tokens, "loss": loss,
-                          "lr": stepper.scheduler.get_last_lr()[0], "tokens_per_s": n * step_tokens / (now - window_start)})
-            window_start, window_loss = now, torch.zeros((), device=device)
-            log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s", step + 1, steps, loss,
-                     curve[-1]["lr"], curve[-1]["tokens_per_s"])
+    start = time.perf_counter()
+    with BusySampler(device) as busy:
+        curve = run_steps(stepper, device_batches(rows, order, device), steps, step_tokens)
     seconds = time.perf_counter() - start
     summary = {
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
         "final_loss": curve[-1]["loss"], "seconds": seconds, "tokens_per_s": steps * step_tokens / seconds,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "compiled": stepper.forward is not model, "masked_dropped": int(stepper.dropped),
+        "compiled": stepper.forward is not model, "gpu_busy_percent": busy.percent,
+        "masked_dropped": int(stepper.dropped),
         "tokenizer_sha256": sha256sum(tokenizer_path), "tokens_sha256": sha256sum(tokens_path),
         "model": asdict(model_cfg), "train": asdict(cfg),
     }
