@@ -1,6 +1,7 @@
 # Helpers shared by the rules: wildcard constraints and the named input,
 # params and resources functions. The logic lives in scripts/gfm_limits
 # (the Snakefile has put scripts/ on sys.path and checked the config).
+from gfm_limits.config import source_kind, source_sha256, source_urls
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
     extract_resources,
@@ -32,21 +33,30 @@ def source_of(wildcards):
 
 
 def local_source(wildcards):
-    """The source file as an input when it is a local path, so edits to it rerun the chain."""
-    url = config["sources"][wildcards.source]["url"]
-    return [url] if "://" not in url else []
+    """The source's local files as inputs, so edits to them rerun the chain."""
+    urls = source_urls(config["sources"][wildcards.source])
+    return [url for url in urls if "://" not in url]
 
 
 def fetch_params(wildcards):
     entry = config["sources"][wildcards.source]
-    return {"url": entry["url"], "sha256": entry.get("sha256")}
+    return {
+        "urls": source_urls(entry),
+        "sha256": source_sha256(entry),
+        "join": entry["join"],
+        "fetch": {**config["fetch"], "max_bytes": entry["max_bytes"]},
+    }
 
 
 def corpus_params(wildcards):
     c = config["corpus"]
+    entry = config["sources"][wildcards.source]
     return {
-        "origin": config["sources"][wildcards.source]["url"],
-        "format": config["sources"][wildcards.source]["format"],
+        "origin": " ".join(source_urls(entry)),
+        "format": entry["format"],
+        "kind": source_kind(entry),
+        "field": entry["field"],
+        "max_documents": entry.get("max_documents"),
         "dna": {
             "window": c["dna_window"],
             "min_window": c["dna_min_window"],

@@ -1,6 +1,6 @@
 rule corpus:
     input:
-        "results/fetch/{source}.data",
+        "results/fetch/{source}",
     output:
         train="results/corpus/{source}/train.txt",
         eval="results/corpus/{source}/eval.txt",

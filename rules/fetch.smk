@@ -2,7 +2,7 @@ rule fetch:
     input:
         local_source,
     output:
-        "results/fetch/{source}.data",
+        directory("results/fetch/{source}"),
     log:
         "results/logs/fetch/{source}.log",
     conda:

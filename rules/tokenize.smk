@@ -20,7 +20,8 @@ rule encode:
         corpus=split_corpus,
         tokenizer="results/tokenizers/{condition}.json",
     output:
-        "results/tokens/{condition}/{split}.npy",
+        rows="results/tokens/{condition}/{split}.npy",
+        stats="results/tokens/{condition}/{split}.json",
     log:
         "results/logs/encode/{condition}/{split}.log",
     conda:

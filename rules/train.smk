@@ -1,6 +1,7 @@
 rule train:
     input:
         tokens="results/tokens/{condition}/train.npy",
+        token_stats="results/tokens/{condition}/train.json",
         tokenizer="results/tokenizers/{condition}.json",
     output:
         model=directory("results/models/{condition}/seed{seed}"),

@@ -10,4 +10,5 @@ from gfm_limits.fasta import WindowConfig
 
 p = snakemake.params.corpus
 build_corpus(snakemake.input[0], p["format"], snakemake.output.train, snakemake.output.eval,
-             snakemake.output.stats, WindowConfig(**p["dna"]), TextConfig(**p["text"]), origin=p["origin"])
+             snakemake.output.stats, WindowConfig(**p["dna"]), TextConfig(**p["text"]), origin=p["origin"],
+             kind=p["kind"], field=p["field"], max_documents=p["max_documents"])

@@ -7,4 +7,5 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.tokenizer import encode_corpus
 
-encode_corpus(snakemake.input.corpus, snakemake.input.tokenizer, snakemake.output[0], snakemake.params.seq_len)
+encode_corpus(snakemake.input.corpus, snakemake.input.tokenizer, snakemake.output.rows, snakemake.params.seq_len,
+              snakemake.output.stats)

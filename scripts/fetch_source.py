@@ -1,10 +1,11 @@
-"""Rule fetch: copy or download one corpus source, verified."""
+"""Rule fetch: copy or download every file of one corpus source, verified, into one folder."""
 import logging
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-from gfm_limits.fetch import fetch
+from gfm_limits.sources import FetchConfig, fetch_source
 
-fetch(snakemake.params.source["url"], snakemake.output[0], snakemake.params.source["sha256"])
+p = snakemake.params.source
+fetch_source(p["urls"], p["sha256"], snakemake.output[0], FetchConfig(**p["fetch"]), join=p["join"])

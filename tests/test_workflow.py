@@ -105,7 +105,7 @@ def test_non_utf8_text_stops_with_the_file_named_and_no_output(tmp_path):
     # the target goes first: --configfile takes every argument after it
     result = snakemake(tmp_path, "results/corpus/text/train.txt", "--configfile", str(tmp_path / "c.yaml"))
     assert result.returncode != 0
-    assert f"{bad} (fetched to results/fetch/text.data): line 2 is not valid UTF-8" in result.stdout + result.stderr
+    assert f"{bad} (fetched to results/fetch/text): line 2 is not valid UTF-8" in result.stdout + result.stderr
     assert not (tmp_path / "results/corpus/text").exists() or not any((tmp_path / "results/corpus/text").iterdir())
 
 
@@ -122,3 +122,16 @@ def test_lint_and_format_are_clean():
     fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "Snakefile", "rules"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path):
+    """config/paper.yaml: 3 conditions x 5 members and the analysis, planned without any network
+    access (the sources are https URLs; a dry run fetches nothing)."""
+    result = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / "paper.yaml"), timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert job_counts(out) == {"fetch": 2, "corpus": 2, "tokenizer": 3, "encode": 6, "train": 15,
+                               "eval_masks": 3, "extract": 15, "stats": 3, "summary": 1, "figures": 1, "all": 1}
+    train = out.split("rule train:")[1].split("\n\n")[0]
+    assert "gpu=1" in train and "runtime=" in train and "mem_mb=" in train
+    assert not (tmp_path / "results").exists()

@@ -57,15 +57,48 @@ def check_keys(config: dict, schema: dict, node: dict | None = None, prefix: str
             raise InputError(f"config: unknown key '{path}'{hint}")
 
 
+def source_kind(entry: dict) -> str:
+    """dna or text: the source's `kind`, else dna for fasta and text for the other formats."""
+    return entry.get("kind") or ("dna" if entry["format"] == "fasta" else "text")
+
+
+def source_urls(entry: dict) -> list[str]:
+    """The source's files: [url] or urls."""
+    return [entry["url"]] if "url" in entry else list(entry["urls"])
+
+
+def source_sha256(entry: dict) -> list[str | None]:
+    """The expected sha256 of each of source_urls(entry) (None where not given)."""
+    given = entry.get("sha256")
+    if given is None:
+        return [None] * len(source_urls(entry))
+    return [given] if isinstance(given, str) else list(given)
+
+
+def _check_source(name: str, entry: dict) -> None:
+    where = f"config: sources.{name}"
+    if ("url" in entry) == ("urls" in entry):
+        raise InputError(f"{where}: give exactly one of url and urls (a --configfile extends config/config.yaml "
+                         f"key by key, so a source that replaces a default one's url with urls needs a new name)")
+    if len(source_sha256(entry)) != len(source_urls(entry)):
+        raise InputError(f"{where}.sha256: {len(source_sha256(entry))} checksums for {len(source_urls(entry))} files")
+    if entry["format"] == "fasta" and source_kind(entry) != "dna":
+        raise InputError(f"{where}: a fasta source is dna")
+    if entry.get("join") and entry["format"] == "parquet":
+        raise InputError(f"{where}: parquet files cannot be joined byte for byte")
+
+
 def check_consistency(config: dict) -> None:
     """Cross-key checks; raise InputError naming the key."""
     sources = config["sources"]
+    for name, entry in sources.items():
+        _check_source(name, entry)
     for name, cond in config["conditions"].items():
         if cond["source"] not in sources:
             raise InputError(f"config: conditions.{name}.source: no source named {cond['source']!r} "
                              f"(sources: {', '.join(sources)})")
-        if cond["tokenizer"] == "kmer" and sources[cond["source"]]["format"] != "fasta":
-            raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a fasta source")
+        if cond["tokenizer"] == "kmer" and source_kind(sources[cond["source"]]) != "dna":
+            raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")
     if config["encode"]["seq_len"] > config["model"]["max_position"]:
         raise InputError(f"config: encode.seq_len ({config['encode']['seq_len']}) exceeds "
                          f"model.max_position ({config['model']['max_position']})")

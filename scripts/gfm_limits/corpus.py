@@ -1,8 +1,13 @@
 """Build training and evaluation corpora: one document (text) or window (DNA) per line.
 
-Text sources come in three formats: plain text (documents separated by blank
-lines), WikiExtractor output (`<doc id=.. url=.. title=..>` ... `</doc>`) and
-JSON lines with a "text" field; plain, gzip or xz. Documents are cleaned as the
+A source is one file or several (read in order, up to `max_documents`
+documents). Text formats: plain text (documents separated by blank lines),
+WikiExtractor output (`<doc id=.. url=.. title=..>` ... `</doc>`), JSON lines
+(the document is a field, "text" by default), one document per line, and
+parquet (a column, read with pyarrow one row group at a time); plain, gzip or
+xz except parquet. DNA comes as FASTA or, in the same line, JSON-lines and
+parquet formats, as pieces of sequence (the paper's plant genomes are one
+piece per line). Documents are cleaned as the
 paper's code cleans them (`clean_text`) and split into training and
 evaluation sets by document: a document is held out when the sha256 of its
 cleaned text, read as a number in [0, 1), is below `eval_fraction`. The split
@@ -23,8 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gfm_limits.fasta import WindowConfig, split_windows
+from gfm_limits.fasta import WindowConfig, split_pieces, split_windows
 from gfm_limits.files import InputError, atomic_path, compressed_errors, open_compressed
+from gfm_limits.sources import source_files
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +100,8 @@ def read_wikiextractor(path: Path) -> Iterator[str]:
         raise InputError(f"{path}: the last <doc> is never closed")
 
 
-def read_jsonl(path: Path) -> Iterator[str]:
-    """The "text" field of every line of a JSON-lines file."""
+def read_jsonl(path: Path, field: str = "text") -> Iterator[str]:
+    """The `field` of every line of a JSON-lines file."""
     for number, line in _lines(path):
         if not line.strip():
             continue
@@ -103,22 +109,62 @@ def read_jsonl(path: Path) -> Iterator[str]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"{path}: line {number} is not valid JSON: {err.msg}") from err
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise InputError(f'{path}: line {number} has no string field "text"')
-        yield record["text"]
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise InputError(f'{path}: line {number} has no string field "{field}"')
+        yield record[field]
 
 
-READERS = {"text": read_plain, "wikiextractor": read_wikiextractor, "jsonl": read_jsonl}
+def read_lines(path: Path) -> Iterator[str]:
+    """Every non-blank line of a file, one document each."""
+    for _, line in _lines(path):
+        if line.strip():
+            yield line.rstrip("\r\n")
 
 
-def split_documents(path: str | os.PathLike, fmt: str, cfg: TextConfig) -> tuple[list[str], list[str]]:
-    """Cleaned training and evaluation documents of a text source, split by document."""
-    path = Path(path)
+def read_parquet(path: Path, field: str = "text") -> Iterator[str]:
+    """The column `field` of every row of a parquet file, one row group at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(f"{path}: not a readable parquet file: {err}") from err
+    if field not in table.schema_arrow.names:
+        raise InputError(f'{path}: no column "{field}" (columns: {", ".join(table.schema_arrow.names)})')
+    for group in range(table.num_row_groups):
+        for value in table.read_row_group(group, columns=[field]).column(0).to_pylist():
+            if not isinstance(value, str):
+                raise InputError(f'{path}: row group {group}: column "{field}" holds {type(value).__name__}, not text')
+            yield value
+
+
+READERS = {"text": read_plain, "wikiextractor": read_wikiextractor, "jsonl": read_jsonl, "lines": read_lines,
+           "parquet": read_parquet}
+WITH_FIELD = ("jsonl", "parquet")
+
+
+def read_documents(paths, fmt: str, field: str = "text", limit: int | None = None) -> Iterator[str]:
+    """The documents of one or several files, in order, at most `limit` of them."""
     if fmt not in READERS:
-        raise InputError(f"{path}: unknown text format {fmt!r}; expected one of {', '.join(READERS)}")
+        raise InputError(f"{paths}: unknown format {fmt!r}; expected one of {', '.join(READERS)}")
+    count = 0
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        reader = READERS[fmt](Path(path), field) if fmt in WITH_FIELD else READERS[fmt](Path(path))
+        for doc in reader:
+            if limit is not None and count >= limit:
+                return
+            count += 1
+            yield doc
+
+
+def split_documents(paths, fmt: str, cfg: TextConfig, field: str = "text",
+                    limit: int | None = None) -> tuple[list[str], list[str]]:
+    """Cleaned training and evaluation documents of a text source, split by document."""
+    path = paths if isinstance(paths, (str, os.PathLike)) else paths[0]
     train: list[str] = []
     held_out: list[str] = []
-    for doc in map(clean_text, READERS[fmt](path)):
+    for doc in map(clean_text, read_documents(paths, fmt, field, limit)):
         if len(doc) >= cfg.min_chars:
             (held_out if held_out_by_hash(doc, cfg.eval_fraction) else train).append(doc)
     if not train or not held_out:
@@ -142,23 +188,48 @@ def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
             out.write(line + "\n")
 
 
+def split_source(files: list[Path], fmt: str, kind: str, dna: WindowConfig, text: TextConfig,
+                 field: str = "text", limit: int | None = None) -> tuple[list[str], list[str]]:
+    """Training and evaluation items (DNA windows or text documents) of a source's files."""
+    if kind == "text":
+        return split_documents(files, fmt, text, field, limit)
+    if fmt == "fasta":
+        train, held_out = [], []
+        for path in files:
+            part = split_windows(path, dna, limit)
+            train, held_out = train + part[0], held_out + part[1]
+        return train, held_out
+    pieces = read_documents(files, fmt, field, limit)
+    train, held_out = split_pieces(pieces, dna, lambda piece: held_out_by_hash(piece, dna.eval_fraction))
+    if not train or not held_out:
+        raise InputError(f"{files[0]}: no usable sequence: {len(train)} training and {len(held_out)} evaluation "
+                         f"windows of at least {dna.min_window} bp of A/C/G/T")
+    return train, held_out
+
+
 def build_corpus(source: str | os.PathLike, fmt: str, train_out, eval_out, stats_out,
-                 dna: WindowConfig, text: TextConfig, origin: str | None = None) -> dict:
-    """Split a fetched source into train/eval line files and record their sizes.
+                 dna: WindowConfig, text: TextConfig, origin: str | None = None, kind: str | None = None,
+                 field: str = "text", max_documents: int | None = None) -> dict:
+    """Split a fetched source (a folder from sources.fetch_source, or one file) into
+    train/eval line files and record their sizes.
 
     `origin` (the configured URL or path) is named in errors beside the fetched copy.
     """
+    files = source_files(source) if Path(source).is_dir() else [Path(source)]
+    kind = kind or ("dna" if fmt == "fasta" else "text")
     try:
-        if fmt == "fasta":
-            train, held_out = split_windows(source, dna)
-        else:
-            train, held_out = split_documents(source, fmt, text)
+        train, held_out = split_source(files, fmt, kind, dna, text, field, max_documents)
     except InputError as err:
         if origin is None:
             raise
-        raise InputError(f"{origin} (fetched to {source}): {str(err).removeprefix(f'{source}: ')}") from err
+        message = str(err)
+        for path in files:
+            message = message.removeprefix(f"{path}: ")
+        raise InputError(f"{origin} (fetched to {source}): {message}") from err
     stats = {
         "format": fmt,
+        "kind": kind,
+        "files": len(files),
         "train_items": len(train),
         "eval_items": len(held_out),
         "train_chars": sum(map(len, train)),

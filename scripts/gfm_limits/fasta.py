@@ -73,11 +73,14 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
                 yield name, fasta[name][:]
 
 
-def split_windows(path: str | os.PathLike, cfg: WindowConfig) -> tuple[list[str], list[str]]:
-    """Training and evaluation windows of a FASTA, disjoint by region."""
+def split_windows(path: str | os.PathLike, cfg: WindowConfig,
+                  max_records: int | None = None) -> tuple[list[str], list[str]]:
+    """Training and evaluation windows of a FASTA (its first `max_records` records), disjoint by region."""
     train: list[str] = []
     held_out: list[str] = []
-    for _, seq in read_records(path):
+    for number, (_, seq) in enumerate(read_records(path)):
+        if max_records is not None and number >= max_records:
+            break
         boundary = int(round(len(seq) * (1.0 - cfg.eval_fraction)))
         for offset, segment in clean_segments(seq):
             end = offset + len(segment)
@@ -91,3 +94,16 @@ def split_windows(path: str | os.PathLike, cfg: WindowConfig) -> tuple[list[str]
             f"of at least {cfg.min_window} bp of A/C/G/T"
         )
     return train, held_out
+
+
+def split_pieces(pieces, cfg: WindowConfig, held_out) -> tuple[list[str], list[str]]:
+    """Training and evaluation windows of DNA pieces (one per document of a lines, jsonl or
+    parquet source): each piece is cleaned and windowed as a record, and goes whole to
+    the evaluation side when `held_out(piece)` is true."""
+    train: list[str] = []
+    evaluation: list[str] = []
+    for piece in pieces:
+        side = evaluation if held_out(piece.upper()) else train
+        for _, segment in clean_segments(piece):
+            side += cut_windows(segment, cfg)
+    return train, evaluation

@@ -33,10 +33,18 @@ def vocab_size(config: dict, condition: str) -> int:
     return config["tokenizer"]["bpe_vocab_size"]
 
 
+def budget_bound(config: dict) -> int:
+    """Training tokens of a member, or an upper bound under budget as_paper (full rows)."""
+    t = config["train"]
+    if t.get("budget", "matched") == "as_paper":
+        return t["sequences"] * config["encode"]["seq_len"]
+    return t["tokens"]
+
+
 def train_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb, runtime (min), cpus_per_task and gpu for one training job."""
     n = bert_parameters(config["model"], vocab_size(config, condition))
-    flops = 6 * n * config["train"]["tokens"]
+    flops = 6 * n * budget_bound(config)
     runtime = STARTUP_MIN + math.ceil(2 * flops / GPU_FLOPS / 60)
     mem_mb = 4000 + math.ceil(2 * n * BYTES_PER_PARAM / 1e6)
     return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 4, "gpu": 1}

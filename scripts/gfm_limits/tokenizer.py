@@ -23,6 +23,7 @@ trains on the same number of tokens per step.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 
@@ -81,8 +82,9 @@ def special_ids(tok) -> dict[str, int]:
     return {name: tok.token_to_id(name) for name in SPECIAL_TOKENS}
 
 
-def encode_lines(corpus: str | os.PathLike, tok, batch: int = 4096) -> np.ndarray:
-    """One token stream for the corpus, documents separated by [SEP]: (N,) int64."""
+def encode_lines(corpus: str | os.PathLike, tok, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """One token stream for the corpus, documents separated by [SEP]: (N,) int64; and the
+    number of tokens of each document (D,), [SEP] excluded."""
     sep = tok.token_to_id("[SEP]")
     pieces: list[np.ndarray] = []
     with open(corpus, encoding="utf-8") as handle:
@@ -90,7 +92,8 @@ def encode_lines(corpus: str | os.PathLike, tok, batch: int = 4096) -> np.ndarra
     for start in range(0, len(lines), batch):
         for enc in tok.encode_batch(lines[start : start + batch], add_special_tokens=False):
             pieces.append(np.asarray(enc.ids + [sep], dtype=np.int64))
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    lengths = np.array([len(p) - 1 for p in pieces], dtype=np.int64)
+    return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)), lengths
 
 
 def pack_rows(stream: np.ndarray, seq_len: int, cls_id: int, sep_id: int) -> np.ndarray:
@@ -105,12 +108,12 @@ def pack_rows(stream: np.ndarray, seq_len: int, cls_id: int, sep_id: int) -> np.
 
 
 def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: str | os.PathLike,
-                  seq_len: int) -> np.ndarray:
-    """Encode a line corpus into packed rows and save them as .npy."""
+                  seq_len: int, stats_out: str | os.PathLike | None = None) -> np.ndarray:
+    """Encode a line corpus into packed rows and save them as .npy (and document_stats as JSON)."""
     tok = load(tokenizer)
     if tok.get_vocab_size() > np.iinfo(np.uint16).max:
         raise InputError(f"{tokenizer}: vocabulary of {tok.get_vocab_size()} does not fit uint16 token arrays")
-    stream = encode_lines(corpus, tok)
+    stream, lengths = encode_lines(corpus, tok)
     ids = special_ids(tok)
     rows = pack_rows(stream, seq_len, ids["[CLS]"], ids["[SEP]"])
     if len(rows) == 0:
@@ -120,4 +123,15 @@ def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: 
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, rows)
+    if stats_out is not None:
+        with atomic_path(stats_out) as tmp:
+            tmp.write_text(json.dumps(document_stats(lengths, seq_len, len(rows)), indent=2) + "\n")
     return rows
+
+
+def document_stats(lengths: np.ndarray, seq_len: int, n_rows: int) -> dict:
+    """Sizes for the token budget: documents, tokens, and the mean tokens of one document
+    as the paper's rows hold it ([CLS] + document truncated to seq_len - 2 + [SEP], unpadded)."""
+    per_row = np.minimum(lengths, seq_len - 2) + 2
+    return {"documents": int(len(lengths)), "tokens": int(lengths.sum()), "rows": int(n_rows), "seq_len": seq_len,
+            "mean_tokens_per_document_row": float(per_row.mean()) if len(per_row) else 0.0}

@@ -53,6 +53,8 @@ class TrainConfig:
     mask_prob: float = 0.15
     data_seed: int = 42
     log_every: int = 10
+    budget: str = "matched"  # matched: `tokens` for every condition; as_paper: `sequences` documents
+    sequences: int = 10_000_000  # as_paper: training documents (the paper: 2M rows x 5 epochs)
     grad_accum: int = 1  # micro-batches per optimiser step; batch_size must be a multiple
     compile: str = "auto"  # torch.compile: auto (on a GPU), always, never
 
@@ -90,8 +92,21 @@ def batch_order(n_rows: int, batch_size: int, steps: int, data_seed: int) -> np.
     return order[:need].reshape(steps, batch_size)
 
 
-def n_steps(cfg: TrainConfig, seq_len: int) -> int:
-    return max(1, math.ceil(cfg.tokens / (cfg.batch_size * seq_len)))
+def token_budget(cfg: TrainConfig, token_stats: dict | None) -> int:
+    """Training tokens of a member. matched: `tokens`, the same for every condition.
+    as_paper: what the paper's rows of one document each hold, `sequences` x the mean
+    tokens of a document row (truncated to seq_len, unpadded; tokenizer.document_stats),
+    so conditions with shorter documents (DNA pieces) see fewer tokens, as in the paper."""
+    if cfg.budget == "matched":
+        return cfg.tokens
+    if token_stats is None:
+        raise ValueError("train.budget as_paper needs the encode rule's document statistics")
+    return max(1, round(cfg.sequences * token_stats["mean_tokens_per_document_row"]))
+
+
+def n_steps(cfg: TrainConfig, seq_len: int, tokens: int | None = None) -> int:
+    tokens = cfg.tokens if tokens is None else tokens
+    return max(1, math.ceil(tokens / (cfg.batch_size * seq_len)))
 
 
 def capacity(n_tokens: int, prob: float) -> int:
@@ -205,8 +220,9 @@ def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int) -> list[d
 
 
 def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
-              cfg: TrainConfig, threads: int = 1) -> dict:
-    """Train one member; write a from_pretrained checkpoint and its training curve."""
+              cfg: TrainConfig, threads: int = 1, token_stats=None) -> dict:
+    """Train one member; write a from_pretrained checkpoint and its training curve.
+    token_stats: the encode rule's JSON for the training rows (needed by budget as_paper)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -214,7 +230,8 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     tok = load(tokenizer_path)
     ids = special_ids(tok)
     device = default_device()
-    steps = n_steps(cfg, rows.shape[1])
+    stats = json.loads(Path(token_stats).read_text()) if token_stats is not None else None
+    steps = n_steps(cfg, rows.shape[1], token_budget(cfg, stats))
     order = batch_order(len(rows), cfg.batch_size, steps, cfg.data_seed)
     model = build_model(model_cfg, tok.get_vocab_size(), ids["[PAD]"], cfg.seed).to(device)
     stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, device, rows.shape[1])
