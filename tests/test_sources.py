@@ -91,3 +91,52 @@ def test_token_budget_matched_and_as_the_paper():
     assert token_budget(TrainConfig(seed=1, tokens=1000), stats) == 1000
     as_paper = TrainConfig(seed=1, budget="as_paper", sequences=300)
     assert token_budget(as_paper, stats) == round(300 * (5 + 12 + 512) / 3)
+
+
+def test_bgzf_style_multi_member_gzip_fasta_reads_whole(tmp_path, dna_slice):
+    """BGZF (bgzip) is gzip in many members: the FASTA reader must read past the first."""
+    text = f">a\n{dna_slice[:30_000]}\n>b\n{dna_slice[30_000:60_000]}\n".encode()
+    (tmp_path / "x.fa.gz").write_bytes(b"".join(gzip.compress(text[i : i + 10_000]) for i in range(0, len(text), 10_000)))
+    outs = [tmp_path / n for n in ("train.txt", "eval.txt", "stats.json")]
+    stats = build_corpus(tmp_path / "x.fa.gz", "fasta", *outs, dna=WindowConfig(window=1000, min_window=100),
+                         text=TextConfig())
+    assert stats["train_chars"] + stats["eval_chars"] == 60_000
+
+
+@pytest.mark.integration
+def test_fetch_rule_downloads_shards_over_http_and_locks_their_checksums(tmp_path, articles):
+    """snakemake --until fetch with a two-shard source served by a real HTTP server on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+
+    import yaml
+
+    from conftest import snakemake, tiny_workflow
+
+    served = tmp_path / "served"
+    served.mkdir()
+    for i in range(2):
+        lines = "".join(json.dumps(a) + "\n" for a in articles[i * 300 : (i + 1) * 300])
+        (served / f"part{i}.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        config_path = tiny_workflow(tmp_path / "wf")
+        config = yaml.safe_load(config_path.read_text())
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        config["sources"]["shards"] = {"urls": [f"{base}/part0.jsonl.gz", f"{base}/part1.jsonl.gz"], "format": "jsonl"}
+        config["conditions"]["text_bpe"]["source"] = "shards"
+        config_path.write_text(yaml.safe_dump(config))
+        result = snakemake(tmp_path / "wf", "--until", "corpus", "--configfile", str(config_path), timeout=300)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    fetched = tmp_path / "wf" / "results" / "fetch" / "shards"
+    assert [f.name for f in source_files(fetched)] == ["00000-part0.jsonl.gz", "00001-part1.jsonl.gz"]
+    lock = (tmp_path / "wf" / "config" / "sources.lock.tsv").read_text().splitlines()
+    assert lock[0] == "url\tsha256\tbytes" and len(lock) == 3 and lock[1].startswith(f"{base}/part0.jsonl.gz\t")
+    stats = json.loads((tmp_path / "wf" / "results" / "corpus" / "shards" / "stats.json").read_text())
+    assert stats["files"] == 2 and stats["train_items"] + stats["eval_items"] == 600
