@@ -21,5 +21,6 @@ rule train:
     params:
         model=config["model"],
         train=config["train"],
+        checkpoint="results/checkpoints/{condition}/seed{seed}.pt",
     script:
         "../scripts/train_model.py"

@@ -11,4 +11,5 @@ from gfm_limits.train import TrainConfig, train_mlm
 train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output.model, snakemake.output.curve,
           ModelConfig(**snakemake.params.model),
           TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
-          threads=snakemake.threads, token_stats=snakemake.input.token_stats)
+          threads=snakemake.threads, token_stats=snakemake.input.token_stats,
+          checkpoint=snakemake.params.checkpoint)

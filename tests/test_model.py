@@ -181,3 +181,84 @@ def test_fisher_paper_matches_an_independent_loop(encoded):
     for group, value in expected.items():
         assert records[group]["fisher"] == pytest.approx(value / total_masked, rel=1e-4)
     assert sum(r["n_params"] for r in records.values()) == sum(p.numel() for p in model.parameters())
+
+
+RESUME_CFG = dict(batch_size=8, tokens=8 * 32 * 400, lr=1e-3, log_every=4, checkpoint_steps=20)
+DRIVER = """
+import sys
+sys.path.insert(0, {scripts!r})
+from gfm_limits.model import ModelConfig
+from gfm_limits.train import TrainConfig, train_mlm
+train_mlm({rows!r}, {tok!r}, {out!r}, {curve!r}, ModelConfig(**{model!r}), TrainConfig(seed=5, **{cfg!r}),
+          checkpoint={ckpt!r})
+"""
+
+
+def _start_training(encoded, root):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = DRIVER.format(scripts=str(ROOT / "scripts"), rows=str(encoded / "train.npy"), tok=str(encoded / "kmer.json"),
+                         out=str(root / "m"), curve=str(root / "c.tsv"), model=TINY.__dict__, cfg=RESUME_CFG,
+                         ckpt=str(root / "state.pt"))
+    return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, process, timeout=120):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(encoded, tmp_path_factory):
+    root = tmp_path_factory.mktemp("whole")
+    train_mlm(encoded / "train.npy", encoded / "kmer.json", root / "m", root / "c.tsv", TINY,
+              TrainConfig(seed=5, **RESUME_CFG), checkpoint=root / "state.pt")
+    assert not (root / "state.pt").exists()  # removed once the model is saved
+    return load_model(root / "m").state_dict(), (root / "c.tsv").read_text()
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path, uninterrupted, how):
+    """Kill a training run after its first checkpoint (at a random later moment), rerun it, and
+    get exactly the weights and curve of a run that was never interrupted (CPU)."""
+    import random
+    import signal
+    import time
+
+    process = _start_training(encoded, tmp_path)
+    _wait_for(tmp_path / "state.pt", process)
+    time.sleep(random.uniform(0, 0.3))
+    process.send_signal(getattr(signal, how))
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode != 0 and not (tmp_path / "m").exists()
+    saved = torch.load(tmp_path / "state.pt", weights_only=False)
+    assert 0 < saved["step"] < 400
+    if how == "SIGTERM":
+        assert "stopped by SIGTERM" in stderr
+    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
+                        TrainConfig(seed=5, **RESUME_CFG), checkpoint=tmp_path / "state.pt")
+    assert summary["resumed_from_step"] == saved["step"]
+    weights, curve = uninterrupted
+    resumed = load_model(tmp_path / "m").state_dict()
+    assert all(torch.equal(weights[name], resumed[name]) for name in weights)
+    strip = lambda text: [line.split("\t")[:4] for line in text.splitlines()]  # noqa: E731 (not tokens/s)
+    assert strip((tmp_path / "c.tsv").read_text()) == strip(curve)
+
+
+def test_a_checkpoint_of_another_configuration_is_not_resumed(encoded, tmp_path):
+    cfg = TrainConfig(seed=5, **{**RESUME_CFG, "tokens": 8 * 32 * 40})
+    process = _start_training(encoded, tmp_path)
+    _wait_for(tmp_path / "state.pt", process)
+    process.kill()
+    process.communicate()
+    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
+                        cfg, checkpoint=tmp_path / "state.pt")
+    assert summary["resumed_from_step"] == 0 and summary["steps"] == 40

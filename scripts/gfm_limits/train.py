@@ -18,8 +18,10 @@ shape depends on the data. On a CPU everything runs in fp32, uncompiled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
 import math
 import os
 import shutil
@@ -57,6 +59,8 @@ class TrainConfig:
     sequences: int = 10_000_000  # as_paper: training documents (the paper: 2M rows x 5 epochs)
     grad_accum: int = 1  # micro-batches per optimiser step; batch_size must be a multiple
     compile: str = "auto"  # torch.compile: auto (on a GPU), always, never
+    checkpoint_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
+    checkpoint_minutes: float = 30.0  # and every so many minutes
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
@@ -185,6 +189,29 @@ class Stepper:
         self.optimizer.zero_grad(set_to_none=True)
         return total
 
+    def state_dict(self) -> dict:
+        """Everything the next step depends on: weights, AdamW moments, schedule, the mask
+        generator and torch's own RNG (dropout), on the CPU and the GPU."""
+        import torch
+
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+                "dropped": self.dropped.cpu()}
+
+    def load_state_dict(self, state: dict) -> None:
+        import torch
+
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.dropped = state["dropped"].to(self.device)
+
 
 def device_batches(rows: np.ndarray, order: np.ndarray, device):
     """Yield each step's rows (B, T) as a long tensor on `device`. On a GPU the rows go
@@ -199,15 +226,17 @@ def device_batches(rows: np.ndarray, order: np.ndarray, device):
         yield batch.to(device, non_blocking=True).long()
 
 
-def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int) -> list[dict]:
-    """Run every optimiser step; return the training curve, one row per `log_every` steps
-    (the loss is read from the GPU only then: reading it every step would synchronise)."""
+def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoints: Checkpoints | None = None,
+              start: int = 0, curve: list[dict] | None = None) -> list[dict]:
+    """Run the optimiser steps from `start`; return the training curve, one row per `log_every`
+    steps (the loss is read from the GPU only then: reading it every step would synchronise).
+    With `checkpoints`, save the whole state when one is due and stop after a signal."""
     import torch
 
     log_every = stepper.cfg.log_every
-    curve, window_start = [], time.perf_counter()
+    curve, window_start = list(curve or []), time.perf_counter()
     window_loss = torch.zeros((), device=stepper.device)
-    for step, batch in enumerate(batches):
+    for step, batch in enumerate(batches, start=start):
         window_loss += stepper(batch)
         if (step + 1) % log_every == 0 or step + 1 == steps:
             n, now = (step % log_every) + 1, time.perf_counter()
@@ -216,13 +245,83 @@ def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int) -> list[d
             window_start, window_loss = now, torch.zeros((), device=stepper.device)
             log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s", step + 1, steps, curve[-1]["loss"],
                      curve[-1]["lr"], curve[-1]["tokens_per_s"])
+            if checkpoints is not None and step + 1 < steps and checkpoints.due(step + 1):
+                checkpoints.save(stepper, step + 1, curve)
     return curve
 
 
+class Interrupted(SystemExit):
+    """Training stopped after a signal, its state saved; a rerun resumes."""
+
+
+class Checkpoints:
+    """The training state of one member, saved every `every_steps` steps (0: never by count),
+    every `every_minutes` minutes, and at once on SIGTERM or SIGUSR1 (what SLURM sends before
+    a time limit or preemption), after which training stops (Interrupted). A rerun resumes
+    from the file when its fingerprint (model and training config, steps, the tokens' and the
+    tokenizer's sha256) matches; otherwise it starts afresh. Writes are atomic, so a kill at
+    any moment leaves the previous checkpoint or the new one, never half of one."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self, path, fingerprint: dict, every_steps: int = 0, every_minutes: float = 30.0):
+        self.path, self.fingerprint = Path(path), fingerprint
+        self.every_steps, self.every_seconds = every_steps, every_minutes * 60
+        self.last, self.last_step = time.monotonic(), 0
+        self.signalled: int | None = None
+
+    def __enter__(self):
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum, frame):
+        self.signalled = signum
+        log.warning("received %s: saving the training state at the end of this step", signal.Signals(signum).name)
+
+    def due(self, step: int) -> bool:
+        by_count = self.every_steps > 0 and step - self.last_step >= self.every_steps
+        return self.signalled is not None or by_count or time.monotonic() - self.last >= self.every_seconds
+
+    def save(self, stepper: Stepper, step: int, curve: list[dict]) -> None:
+        import torch
+
+        with atomic_path(self.path) as tmp:
+            torch.save({"fingerprint": self.fingerprint, "step": step, "curve": curve,
+                        "state": stepper.state_dict()}, tmp)
+        self.last, self.last_step = time.monotonic(), step
+        log.info("saved the training state at step %d to %s", step, self.path)
+        if self.signalled is not None:
+            raise Interrupted(f"stopped by {signal.Signals(self.signalled).name} at step {step}; "
+                              f"the state is in {self.path}, and a rerun resumes from it")
+
+    def resume(self, stepper: Stepper) -> tuple[int, list[dict]]:
+        """Load the saved state into `stepper`: (first step to run, curve so far); (0, []) if none."""
+        import torch
+
+        if not self.path.is_file():
+            return 0, []
+        saved = torch.load(self.path, map_location=stepper.device, weights_only=False)
+        if saved["fingerprint"] != self.fingerprint:
+            log.warning("%s belongs to another configuration or data; starting afresh", self.path)
+            return 0, []
+        stepper.load_state_dict(saved["state"])
+        self.last_step = saved["step"]
+        log.info("resuming from step %d (%s)", saved["step"], self.path)
+        return saved["step"], saved["curve"]
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
-              cfg: TrainConfig, threads: int = 1, token_stats=None) -> dict:
+              cfg: TrainConfig, threads: int = 1, token_stats=None, checkpoint=None) -> dict:
     """Train one member; write a from_pretrained checkpoint and its training curve.
-    token_stats: the encode rule's JSON for the training rows (needed by budget as_paper)."""
+    token_stats: the encode rule's JSON for the training rows (needed by budget as_paper).
+    checkpoint: where to keep the training state (Checkpoints); a rerun resumes from it."""
     import torch
 
     torch.set_num_threads(threads)
@@ -237,9 +336,17 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, device, rows.shape[1])
 
     step_tokens = cfg.batch_size * rows.shape[1]
+    checkpoints = None
+    first, curve = 0, []
+    if checkpoint is not None:
+        fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps,
+                       "tokens_sha256": sha256sum(tokens_path), "tokenizer_sha256": sha256sum(tokenizer_path)}
+        checkpoints = Checkpoints(checkpoint, fingerprint, cfg.checkpoint_steps, cfg.checkpoint_minutes)
+        first, curve = checkpoints.resume(stepper)
     start = time.perf_counter()
-    with BusySampler(device) as busy:
-        curve = run_steps(stepper, device_batches(rows, order, device), steps, step_tokens)
+    with BusySampler(device) as busy, (checkpoints or contextlib.nullcontext()):
+        curve = run_steps(stepper, device_batches(rows, order[first:], device), steps, step_tokens,
+                          checkpoints, first, curve)
     seconds = time.perf_counter() - start
     summary = {
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
@@ -253,7 +360,10 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
                     summary["masked_dropped"])
+    summary["resumed_from_step"] = first
     _save(model, ids["[PAD]"], tokenizer_path, out_dir, curve_path, curve, summary)
+    if checkpoints is not None:
+        checkpoints.remove()
     return summary
 
 
