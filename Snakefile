@@ -27,6 +27,7 @@ include: "rules/train.smk"
 include: "rules/extract.smk"
 include: "rules/stats.smk"
 include: "rules/figures.smk"
+include: "rules/provenance.smk"
 
 
 rule all:
@@ -34,3 +35,4 @@ rule all:
     input:
         "results/stats/summary.tsv",
         figure_paths(),
+        "results/provenance.tsv",

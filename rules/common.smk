@@ -26,6 +26,8 @@ SEEDS = config["seeds"]
 CONDITIONS = list(config["conditions"])
 # (condition, seed) of every member, in the order of expand(condition=..., seed=...)
 MEMBERS = [(c, s) for c in CONDITIONS for s in SEEDS]
+MEMBER_DIRS = [f"{c}/seed{s}" for c, s in MEMBERS]
+USED_SOURCES = sorted({c["source"] for c in config["conditions"].values()})
 
 
 def source_of(wildcards):

@@ -11,6 +11,7 @@ sequence length within the position embeddings.
 from __future__ import annotations
 
 import difflib
+import math
 
 from gfm_limits.files import InputError
 
@@ -25,6 +26,7 @@ def check_config(config: dict, schema_path) -> None:
         schema = yaml.safe_load(handle)
     check_keys(config, schema)
     validate(config, str(schema_path))
+    check_numbers(config, schema)
     check_consistency(config)
 
 
@@ -50,11 +52,31 @@ def check_keys(config: dict, schema: dict, node: dict | None = None, prefix: str
         if key in known:
             check_keys(value, schema, known[key], f"{path}.")
         elif isinstance(extra, dict):
+            if not isinstance(key, str):  # YAML reads `1:` as an int; names become paths and patterns
+                raise InputError(f"config: the name '{path}' is not a string; quote it")
             check_keys(value, schema, extra, f"{path}.")
         elif extra is False:
             close = difflib.get_close_matches(str(key), list(known), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
             raise InputError(f"config: unknown key '{path}'{hint}")
+
+
+def check_numbers(value, schema: dict, node: dict | None = None, path: str = "") -> None:
+    """Raise InputError naming a NaN or infinite number, which jsonschema lets through every
+    bound (comparisons with NaN are false), or a float such as 16.0 where the schema wants an
+    integer (JSON Schema counts it as one; the Python code downstream does not). Run after
+    validate(), which bounds the nesting."""
+    node = _resolve(schema, schema if node is None else node)
+    if isinstance(value, float) and (not math.isfinite(value) or node.get("type") == "integer"):
+        raise InputError(f"config: {path}: {value!r} is not {'an integer' if math.isfinite(value) else 'a finite number'}")
+    if isinstance(value, dict):
+        extra = node.get("additionalProperties")
+        for key, sub in value.items():
+            sub_node = node.get("properties", {}).get(key, extra if isinstance(extra, dict) else {})
+            check_numbers(sub, schema, sub_node, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_numbers(item, schema, node.get("items", {}), f"{path}[{index}]")
 
 
 def source_kind(entry: dict) -> str:
@@ -102,6 +124,9 @@ def check_consistency(config: dict) -> None:
     if config["encode"]["seq_len"] > config["model"]["max_position"]:
         raise InputError(f"config: encode.seq_len ({config['encode']['seq_len']}) exceeds "
                          f"model.max_position ({config['model']['max_position']})")
+    if config["corpus"]["dna_min_window"] > config["corpus"]["dna_window"]:
+        raise InputError(f"config: corpus.dna_min_window ({config['corpus']['dna_min_window']}) exceeds "
+                         f"corpus.dna_window ({config['corpus']['dna_window']}): every DNA window would be dropped")
     if config["model"]["hidden_size"] % max(config["model"]["num_heads"], 1):
         raise InputError("config: model.num_heads must divide model.hidden_size")
     if config["train"]["batch_size"] % config["train"]["grad_accum"]:

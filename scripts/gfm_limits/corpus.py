@@ -107,8 +107,8 @@ def read_jsonl(path: Path, field: str = "text") -> Iterator[str]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path}: line {number} is not valid JSON: {err.msg}") from err
+        except (ValueError, RecursionError) as err:  # JSONDecodeError, an int of > 4300 digits, nesting too deep
+            raise InputError(f"{path}: line {number} is not valid JSON: {getattr(err, 'msg', err)}") from err
         if not isinstance(record, dict) or not isinstance(record.get(field), str):
             raise InputError(f'{path}: line {number} has no string field "{field}"')
         yield record[field]
@@ -128,12 +128,16 @@ def read_parquet(path: Path, field: str = "text") -> Iterator[str]:
 
     try:
         table = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as err:
+    except (pa.ArrowException, OSError) as err:
         raise InputError(f"{path}: not a readable parquet file: {err}") from err
     if field not in table.schema_arrow.names:
         raise InputError(f'{path}: no column "{field}" (columns: {", ".join(table.schema_arrow.names)})')
     for group in range(table.num_row_groups):
-        for value in table.read_row_group(group, columns=[field]).column(0).to_pylist():
+        try:
+            values = table.read_row_group(group, columns=[field]).column(0).to_pylist()
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
+            raise InputError(f"{path}: row group {group}: corrupt parquet data: {err}") from err
+        for value in values:
             if not isinstance(value, str):
                 raise InputError(f'{path}: row group {group}: column "{field}" holds {type(value).__name__}, not text')
             yield value
@@ -177,7 +181,8 @@ def split_documents(paths, fmt: str, cfg: TextConfig, field: str = "text",
 
 def held_out_by_hash(doc: str, eval_fraction: float) -> bool:
     """True when the document's sha256, as a fraction of 2^64, falls below eval_fraction."""
-    digest = hashlib.sha256(doc.encode("utf-8")).digest()
+    # surrogatepass: a JSON string may hold a lone surrogate ("\ud800"), which UTF-8 cannot encode
+    digest = hashlib.sha256(doc.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64 < eval_fraction
 
 

@@ -46,6 +46,8 @@ def _check_header(path: Path) -> None:
         head = handle.read(1 << 16).lstrip()
     if not head.startswith(b">"):
         raise InputError(f"{path}: not a FASTA file (the first non-blank character is not '>')")
+    if b"\r" in head and b"\n" not in head:  # pyfaidx splits at \n: the file would read as one header
+        raise InputError(f"{path}: lines end in CR only (old Mac line endings); convert them to LF or CRLF")
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
@@ -68,6 +70,8 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
             fasta = pyfaidx.Fasta(str(plain), as_raw=True, sequence_always_upper=True)
         except (pyfaidx.FastaIndexingError, ValueError) as err:
             raise InputError(f"{path}: malformed FASTA: {err}") from err
+        except RuntimeError as err:  # pyfaidx 0.9 check_bad_lines: blank lines that end a record
+            raise InputError(f"{path}: malformed FASTA: blank lines at the end of a record ({err})") from err
         with fasta:
             for name in fasta.keys():
                 yield name, fasta[name][:]

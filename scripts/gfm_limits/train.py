@@ -33,6 +33,7 @@ import numpy as np
 
 from gfm_limits.files import atomic_path, sha256sum
 from gfm_limits.gpu import BusySampler
+from gfm_limits.provenance import package_versions
 from gfm_limits.model import ModelConfig, autocast, build_model, save_pretrained
 from gfm_limits.model import device as default_device
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
@@ -355,7 +356,7 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
         "compiled": stepper.forward is not model, "gpu_busy_percent": busy.percent,
         "masked_dropped": int(stepper.dropped),
         "tokenizer_sha256": sha256sum(tokenizer_path), "tokens_sha256": sha256sum(tokens_path),
-        "model": asdict(model_cfg), "train": asdict(cfg),
+        "model": asdict(model_cfg), "train": asdict(cfg), "packages": package_versions(),
     }
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
