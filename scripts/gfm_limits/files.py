@@ -9,6 +9,7 @@ on POSIX within one file system).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -21,19 +22,41 @@ class InputError(ValueError):
     """Bad input data or configuration; the message names the file or key."""
 
 
+class OutputError(OSError):
+    """An output could not be written (disk full, quota, not writable); names the output."""
+
+
+_CANNOT_WRITE = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+                 errno.EFBIG: "the file is larger than this system allows", errno.EROFS: "the file system is read-only",
+                 errno.EACCES: "permission denied", errno.ENOTDIR: "a parent of the path is not a directory"}
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; move it onto `path` on success."""
+    """Yield a temporary path beside `path`; move it onto `path` on success.
+
+    A write that fails for want of space or permission raises OutputError naming `path`;
+    whatever was at `path` before stays as it was."""
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
-        os.close(fd)
-        tmp = Path(name)
     try:
-        yield tmp
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as err:
+        if err.errno in _CANNOT_WRITE:
+            raise _cannot_write(final, err) from err
+        raise
+    try:
+        try:
+            yield tmp
+        except OSError as err:
+            if err.errno in _CANNOT_WRITE and not isinstance(err, OutputError):
+                raise _cannot_write(final, err) from err
+            raise
         # mkstemp/mkdtemp create 0600/0700; give the result the usual umask-based mode
         umask = os.umask(0)
         os.umask(umask)
@@ -46,6 +69,11 @@ def atomic_path(path: str | os.PathLike, directory: bool = False) -> Iterator[Pa
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def _cannot_write(final: Path, err: OSError) -> OutputError:
+    return OutputError(err.errno, f"{final}: cannot write: {_CANNOT_WRITE[err.errno]} ({err.strerror}); "
+                                  f"anything already at this path is unchanged")
 
 
 def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
