@@ -6,14 +6,17 @@ never another exception, never a hang. Examples tried per property (max_examples
 
 - FASTA, fasta.split_windows / read_records:
   valid records (A/C/G/T/N/IUPAC, lowercase, random line widths, \\n or \\r\\n, plain/gzip/xz) 150;
-  random bytes 200; per-line mixed \\n, \\r\\n, \\r endings 100; truncated gzip/xz 50.
+  random bytes 200 (+5 fixed: empty, header only, only N, trailing blank lines); per-line mixed
+  \\n, \\r\\n, \\r endings 100 (+3 fixed lone-CR cases); truncated gzip/xz 50.
 - Text, corpus.read_documents / split_documents:
   valid documents of text, wikiextractor, jsonl, lines and parquet 100; random bytes per format
   (invalid UTF-8 included) 200; random JSON values per line 150; random parquet tables (missing
   column, non-string, null, zero rows) 100; parquet with flipped bytes 100; DNA pieces from
-  jsonl or lines 100; a single 50 MB line, 3 formats x 2 examples.
-- Config, config.check_config: unknown keys at any depth 150; a wrong, huge, non-finite, empty,
-  long or deeply nested value at any key 300; DNA window sizes within the schema 50.
+  jsonl or lines 100; a single 50 MB line, 3 formats x 2 examples (plain, gzip).
+- Config, config.check_config: unknown keys at any depth 150; new source and condition names 50;
+  a wrong, huge, non-finite, empty, long or deeply nested value at any key 300; DNA window sizes
+  within the schema 50.
+The whole file runs in about 30 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from snakemake_interface_common.exceptions import WorkflowError
 
@@ -185,10 +188,15 @@ def test_mixed_line_endings(tmp_path, recs, width, data, cfg):
     assert all(any(w in seq.upper() for _, seq, _ in recs) for w in train + held_out)
 
 
-def test_cr_only_line_endings_are_named(tmp_path):
-    path = tmp_path / "mac.fa"
-    path.write_bytes(b">a\r" + b"ACGTACGTAC\r" * 20)
-    with pytest.raises(InputError, match="line endings") as err:
+@pytest.mark.parametrize("data", [
+    b">a\r" + b"ACGTACGTAC\r" * 20,  # old Mac: one header line, no sequence, for pyfaidx
+    b">a\n" + b"ACGTACGTAC\n" * 10 + b"ACG\r>b AAAAAAAAAAAAAAAAAA\n" + b"ACGTACGTAC\n" * 10,  # b joins a
+    b">a\n" + b"ACGTACGTAC\n" * 7000 + b"ACG\r>b AAAAAAAAAAAAAAAAAA\n",  # ... past 64 KiB
+])
+def test_a_line_ending_in_cr_alone_is_named(tmp_path, data):
+    path = tmp_path / "cr.fa"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match="CR alone") as err:
         split_windows(path, WindowConfig(window=10, min_window=5))
     assert_names(err.value, path)
 
@@ -393,14 +401,16 @@ def test_dna_pieces(tmp_path, fmt, pieces):
 
 
 # 50 MB, not the issue's 1 GB: the readers stream line by line, so memory follows the longest
-# line, and one 1 GB line costs several GB (its bytes, the decoded str, the cleaned copy) and
-# about a minute; 50 MB shows the same behaviour in about a second.
+# line: reading one costs 3 times its size (the bytes, the decoded str, the stripped copy; measured),
+# cleaning more, so a 1 GB line needs over 3 GB and ~20 s; 50 MB shows the same in about a second.
 LONG = 50_000_000
 
 
 @pytest.mark.parametrize("fmt", ["lines", "text", "jsonl"])
-@settings(max_examples=2, **FIXTURE)
+@settings(phases=[Phase.explicit], **FIXTURE)  # just the two examples: no deadline, no search
 @given(how=st.sampled_from([None, "gzip"]))
+@example(how=None)
+@example(how="gzip")
 def test_one_50mb_line_is_streamed(tmp_path, fmt, how):
     long = "a" * LONG
     short = [f"short document number {i} with a few words" for i in range(40)]
@@ -417,7 +427,7 @@ def test_one_50mb_line_is_streamed(tmp_path, fmt, how):
     finally:
         tracemalloc.stop()
     assert first.strip() == long
-    assert peak < 6 * LONG  # a few copies of the line, not of the file
+    assert peak < 4 * LONG  # 3 copies of the line (measured), not of the file
     train, evaluation = split_documents([path], fmt, TextConfig(eval_fraction=0.3, min_chars=10))
     assert (long in train) != (long in evaluation)
     assert len(train) + len(evaluation) == len(docs)

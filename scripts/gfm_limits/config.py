@@ -3,9 +3,11 @@
 `check_keys` walks the config against config/schema.yaml before Snakemake's
 validate() runs and names any unknown key by its full dotted path, with the
 closest known key as a suggestion (jsonschema alone says only "Additional
-properties are not allowed"). `check_consistency` checks what the schema
-cannot express: conditions name existing sources, k-mers only on DNA,
-sequence length within the position embeddings.
+properties are not allowed"). `check_numbers` names the NaN, infinite or
+16.0-for-an-integer values that validate() lets through. `check_consistency`
+checks what the schema cannot express: conditions name existing sources,
+k-mers only on DNA, sequence length within the position embeddings, DNA
+windows no shorter than the shortest kept piece.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def check_numbers(value, schema: dict, node: dict | None = None, path: str = "")
     validate(), which bounds the nesting."""
     node = _resolve(schema, schema if node is None else node)
     if isinstance(value, float) and (not math.isfinite(value) or node.get("type") == "integer"):
-        raise InputError(f"config: {path}: {value!r} is not {'an integer' if math.isfinite(value) else 'a finite number'}")
+        wanted = "an integer" if math.isfinite(value) else "a finite number"
+        raise InputError(f"config: {path}: {value!r} is not {wanted}")
     if isinstance(value, dict):
         extra = node.get("additionalProperties")
         for key, sub in value.items():

@@ -46,8 +46,8 @@ def _check_header(path: Path) -> None:
         head = handle.read(1 << 16).lstrip()
     if not head.startswith(b">"):
         raise InputError(f"{path}: not a FASTA file (the first non-blank character is not '>')")
-    if b"\r" in head and b"\n" not in head:  # pyfaidx splits at \n: the file would read as one header
-        raise InputError(f"{path}: lines end in CR only (old Mac line endings); convert them to LF or CRLF")
+    if re.search(rb"\r(?!\n)", head):  # pyfaidx splits lines at \n only, so a CR alone joins two lines
+        raise InputError(f"{path}: a line ends in CR alone (old Mac or mixed line endings); convert them to LF")
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
@@ -74,7 +74,10 @@ def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
             raise InputError(f"{path}: malformed FASTA: blank lines at the end of a record ({err})") from err
         with fasta:
             for name in fasta.keys():
-                yield name, fasta[name][:]
+                seq = fasta[name][:]
+                if ">" in seq:  # past the first 64 KiB, a header after a CR alone reads as sequence
+                    raise InputError(f"{path}: record {name} holds '>' (a header after a line ending in CR alone?)")
+                yield name, seq
 
 
 def split_windows(path: str | os.PathLike, cfg: WindowConfig,

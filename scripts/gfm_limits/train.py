@@ -60,6 +60,7 @@ class TrainConfig:
     sequences: int = 10_000_000  # as_paper: training documents (the paper: 2M rows x 5 epochs)
     grad_accum: int = 1  # micro-batches per optimiser step; batch_size must be a multiple
     compile: str = "auto"  # torch.compile: auto (on a GPU), always, never
+    deterministic: bool = False  # deterministic GPU algorithms (slower; see README, Reliability)
     checkpoint_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
     checkpoint_minutes: float = 30.0  # and every so many minutes
 
@@ -134,6 +135,17 @@ def select_masked(labels, k: int):
     masked = flat != -100
     index = torch.argsort(masked.to(torch.uint8), descending=True, stable=True)[:k]  # (k,)
     return index, flat[index], (masked.sum() - k).clamp(min=0)
+
+
+def set_deterministic(on: bool) -> None:
+    """Ask torch for deterministic algorithms (cuBLAS workspace, index backward by sorting);
+    ops with no deterministic version warn rather than fail (their drift is measured in bench/)."""
+    import torch
+
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.backends.cudnn.benchmark = False
 
 
 def use_compile(setting: str, device) -> bool:
@@ -326,6 +338,7 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     import torch
 
     torch.set_num_threads(threads)
+    set_deterministic(cfg.deterministic)
     rows = np.load(tokens_path)  # (R, T) uint16
     tok = load(tokenizer_path)
     ids = special_ids(tok)
