@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
@@ -105,3 +106,15 @@ def run(tmp_path_factory):
     result = snakemake(root, "--configfile", str(config))
     assert result.returncode == 0, result.stderr[-5000:]
     return root, config
+
+
+# Property-based tests (tests/test_hostile.py) draw the same examples on every run, so a
+# test result does not depend on luck; HYPOTHESIS_PROFILE=explore searches afresh each run.
+try:
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # hypothesis is in the test extra; its tests skip without it
+    pass
+else:
+    _hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+    _hypothesis_settings.register_profile("explore", derandomize=False)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))

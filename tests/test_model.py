@@ -262,3 +262,38 @@ def test_a_checkpoint_of_another_configuration_is_not_resumed(encoded, tmp_path)
     summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
                         cfg, checkpoint=tmp_path / "state.pt")
     assert summary["resumed_from_step"] == 0 and summary["steps"] == 40
+
+
+def test_per_example_fisher_matches_a_plain_loop_over_rows_with_an_untied_hf_model(encoded):
+    """torch.func per-example Fisher against one backward per row through HF BertForMaskedLM whose
+    decoder is an untied copy of the word embedding (its gradient is then the decoder part)."""
+    from gfm_limits.fisher import fisher_per_example
+
+    rows = np.load(encoded / "train.npy")[:7]
+    rng = np.random.default_rng(1)
+    fmask = rng.random(rows.shape) < 0.2
+    fmask[:, [0, -1]] = False
+    hf = build_hf_model(TINY, 4106, 0, seed=3).eval()
+    records = {r["group"]: r["fisher"] for r in fisher_per_example(from_hf(hf), rows, fmask, 4, chunk=3,
+                                                                   device=torch.device("cpu"))}
+    hf.cls.predictions.decoder.weight = torch.nn.Parameter(hf.bert.embeddings.word_embeddings.weight.detach().clone())
+    named = list(hf.named_parameters())
+    expected: dict[str, float] = {}
+    for r in range(len(rows)):
+        ids = torch.from_numpy(rows[r : r + 1].astype(np.int64))
+        sel = torch.from_numpy(fmask[r : r + 1])
+        logits = hf(input_ids=torch.where(sel, 4, ids)).logits
+        loss = F.cross_entropy(logits[sel], ids[sel], reduction="sum")
+        grads = dict(zip([n for n, _ in named], torch.autograd.grad(loss, [p for _, p in named])))
+        word_in, word_out = grads["bert.embeddings.word_embeddings.weight"], grads["cls.predictions.decoder.weight"]
+        for name, g in grads.items():
+            if name == "cls.predictions.decoder.weight":
+                continue
+            if name == "bert.embeddings.word_embeddings.weight":
+                g = word_in + word_out
+            expected[group_of(name)] = expected.get(group_of(name), 0.0) + float((g**2).sum()) / len(rows)
+        expected["word_input"] = expected.get("word_input", 0.0) + float((word_in**2).sum()) / len(rows)
+        expected["word_decoder"] = expected.get("word_decoder", 0.0) + float((word_out**2).sum()) / len(rows)
+    assert set(records) == set(expected)
+    for group, value in expected.items():
+        assert records[group] == pytest.approx(value, rel=1e-4), group

@@ -126,12 +126,13 @@ def read_parquet(path: Path, field: str = "text") -> Iterator[str]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
+    try:  # a corrupt footer can fail as Arrow, I/O or UTF-8 errors (column names are decoded)
         table = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as err:
+        names = table.schema_arrow.names
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: not a readable parquet file: {err}") from err
-    if field not in table.schema_arrow.names:
-        raise InputError(f'{path}: no column "{field}" (columns: {", ".join(table.schema_arrow.names)})')
+    if field not in names:
+        raise InputError(f'{path}: no column "{field}" (columns: {", ".join(names)})')
     for group in range(table.num_row_groups):
         try:
             values = table.read_row_group(group, columns=[field]).column(0).to_pylist()

@@ -85,15 +85,17 @@ class Bert(nn.Module):
             x = layer(x)
         return x
 
-    def logits_at(self, hidden, index):  # (B, T, H), (K,) flat positions -> (K, V)
+    def logits_at(self, hidden, index, decoder=None):  # (B, T, H), (K,) flat positions -> (K, V)
+        """`decoder` (V, H) replaces the tied word embedding in the output projection only
+        (to tell apart the two uses of the tied matrix); default: the word embedding."""
         x = hidden.flatten(0, 1)[index]  # (K, H)
         x = self.head_norm(F.gelu(self.head_dense(x)))
-        return F.linear(x, self.word.weight, self.head_bias)
+        return F.linear(x, self.word.weight if decoder is None else decoder, self.head_bias)
 
-    def forward(self, input_ids, index, targets=None, normaliser=None):
+    def forward(self, input_ids, index, targets=None, normaliser=None, decoder=None):
         """Logits (K, V) at the flat positions `index`; with `targets` (K,), -100 to skip,
         the summed cross-entropy divided by `normaliser` (default: the number of targets)."""
-        logits = self.logits_at(self.encode(input_ids), index)
+        logits = self.logits_at(self.encode(input_ids), index, decoder)
         if targets is None:
             return logits
         loss = F.cross_entropy(logits.float(), targets, ignore_index=-100, reduction="sum")
