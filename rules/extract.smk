@@ -22,6 +22,7 @@ rule extract:
         predictions="results/extract/{condition}/seed{seed}/predictions.npz",
         embeddings="results/extract/{condition}/seed{seed}/embeddings.npy",
         fisher="results/extract/{condition}/seed{seed}/fisher.tsv",
+        fisher_per_example="results/extract/{condition}/seed{seed}/fisher_per_example.tsv",
     log:
         "results/logs/extract/{condition}/seed{seed}.log",
     benchmark:

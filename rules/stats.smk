@@ -5,6 +5,9 @@ rule stats:
         ),
         embeddings=member_files("results/extract/{condition}/seed{seed}/embeddings.npy"),
         fisher=member_files("results/extract/{condition}/seed{seed}/fisher.tsv"),
+        fisher_per_example=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_per_example.tsv"
+        ),
         tokens="results/tokens/{condition}/train.npy",
     output:
         **stats_tables(),

@@ -35,6 +35,11 @@ def test_every_output_is_written(run):
     fisher = pd.read_csv(root / "results/stats/dna_kmer/fisher.tsv", sep="\t")
     assert list(fisher["group"].unique()) == ["embeddings", "encoder.0", "head"]
     np.testing.assert_allclose(fisher.groupby("seed")["share"].sum(), 1.0, rtol=1e-5)
+    per_example = pd.read_csv(root / "results/stats/dna_kmer/fisher_per_example.tsv", sep="\t")
+    assert list(per_example["group"].unique()) == ["embeddings", "encoder.0", "head", "word_input", "word_decoder"]
+    model_groups = per_example[~per_example["group"].str.startswith("word_")]
+    np.testing.assert_allclose(model_groups.groupby("seed")["share"].sum(), 1.0, rtol=1e-5)
+    assert summary["fisher_pe_word_decoder_part_mean"].between(0, 1).all()
     js = pd.read_csv(root / "results/stats/text_bpe/js.tsv", sep="\t")
     assert len(js) == 1 * 11 and js["js_distance"].between(0, 1).all()
 

@@ -2,7 +2,8 @@
 
 Writes the predictive distributions at the shared masked positions
 (predictions.py), the static input-embedding matrix (word_embeddings.weight,
-tied to the decoder) and the paper's layer-wise empirical Fisher (fisher.py).
+tied to the decoder), the paper's layer-wise empirical Fisher and the
+per-example empirical Fisher with the tied embedding split (fisher.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gfm_limits.files import atomic_path
-from gfm_limits.fisher import fisher_paper
+from gfm_limits.fisher import fisher_paper, fisher_per_example
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import predict_distributions
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
-                   embeddings_out, fisher_out, threads: int = 1, precision: str = "bf16") -> None:
+                   embeddings_out, fisher_out, threads: int = 1, precision: str = "bf16",
+                   fisher_per_example_out=None) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
     and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32."""
     import pandas as pd
@@ -45,5 +47,9 @@ def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
     records = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device, precision)
     with atomic_path(fisher_out) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+    if fisher_per_example_out is not None:  # fp32: per-row gradients through torch.func
+        per_example = fisher_per_example(model, rows, fisher_mask, mask_id, batch_size, device)
+        with atomic_path(fisher_per_example_out) as tmp:
+            pd.DataFrame(per_example).to_csv(tmp, sep="\t", index=False)
     log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),
              embeddings.shape, len(records))

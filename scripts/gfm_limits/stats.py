@@ -79,19 +79,24 @@ def embedding_tables(paths: dict[int, str], cfg: StatsConfig) -> tuple[pd.DataFr
     return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows)
 
 
+SPLIT_ROWS = ("word_input", "word_decoder")  # per-example Fisher: the tied embedding's two uses
+
+
 def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
-    """Every member's Fisher groups with their share of the member's total."""
+    """Every member's Fisher groups with their share of the member's total (the total over
+    the model's groups; the word_input / word_decoder rows are shares of that same total)."""
     frames = []
     for seed, path in sorted(paths.items()):
         df = pd.read_csv(path, sep="\t")
         df.insert(0, "seed", seed)
-        df["share"] = df["fisher"] / df["fisher"].sum()
+        df["share"] = df["fisher"] / df.loc[~df["group"].isin(SPLIT_ROWS), "fisher"].sum()
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
 def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
-                    train_tokens: str, out: dict[str, str], cfg: StatsConfig) -> None:
+                    train_tokens: str, out: dict[str, str], cfg: StatsConfig,
+                    fishers_per_example: dict[int, str] | None = None) -> None:
     """Compute and write every per-condition table named in TABLES."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
@@ -99,6 +104,7 @@ def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fis
     emb_pairs, tables["topk"] = embedding_tables(embeddings, cfg)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
+    tables["fisher_per_example"] = fisher_table(fishers_per_example or fishers)
     for name in TABLES:
         _write(tables[name], out[name])
     log.info("wrote %s", ", ".join(out[name] for name in TABLES))
@@ -110,6 +116,7 @@ def _mean_std(values: pd.Series, name: str) -> dict[str, float]:
 
 def fisher_shares(fisher: pd.DataFrame) -> pd.DataFrame:
     """Per member: the Fisher share of embeddings, all transformer layers, and head."""
+    fisher = fisher[~fisher["group"].isin(SPLIT_ROWS)]
     kind = fisher["group"].where(~fisher["group"].str.startswith("encoder."), "transformer")
     return fisher.assign(part=kind).pivot_table(index="seed", columns="part", values="share", aggfunc="sum")
 
@@ -129,6 +136,15 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, t
     shares = fisher_shares(tables["fisher"])
     for part in ("embeddings", "transformer", "head"):
         row |= _mean_std(shares[part], f"fisher_share_{part}")
+    per_example = tables["fisher_per_example"]
+    shares = fisher_shares(per_example)
+    for part in ("embeddings", "transformer", "head"):
+        row |= _mean_std(shares[part], f"fisher_pe_share_{part}")
+    split = per_example[per_example["group"].isin(SPLIT_ROWS)].pivot_table(index="seed", columns="group",
+                                                                           values="fisher")
+    if set(SPLIT_ROWS) <= set(split.columns):
+        row |= _mean_std(split["word_decoder"] / (split["word_input"] + split["word_decoder"]),
+                         "fisher_pe_word_decoder_part")
     return row
 
 
