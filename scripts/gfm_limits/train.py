@@ -350,11 +350,11 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, device, rows.shape[1])
 
     step_tokens = cfg.batch_size * rows.shape[1]
+    digests = {"tokens_sha256": sha256sum(tokens_path), "tokenizer_sha256": sha256sum(tokenizer_path)}
     checkpoints = None
     first, curve = 0, []
     if checkpoint is not None:
-        fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps,
-                       "tokens_sha256": sha256sum(tokens_path), "tokenizer_sha256": sha256sum(tokenizer_path)}
+        fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps, **digests}
         checkpoints = Checkpoints(checkpoint, fingerprint, cfg.checkpoint_steps, cfg.checkpoint_minutes)
         first, curve = checkpoints.resume(stepper)
     start = time.perf_counter()
@@ -367,14 +367,12 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
         "final_loss": curve[-1]["loss"], "seconds": seconds, "tokens_per_s": steps * step_tokens / seconds,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "compiled": stepper.forward is not model, "gpu_busy_percent": busy.percent,
-        "masked_dropped": int(stepper.dropped),
-        "tokenizer_sha256": sha256sum(tokenizer_path), "tokens_sha256": sha256sum(tokens_path),
+        "masked_dropped": int(stepper.dropped), "resumed_from_step": first, **digests,
         "model": asdict(model_cfg), "train": asdict(cfg), "packages": package_versions(),
     }
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
                     summary["masked_dropped"])
-    summary["resumed_from_step"] = first
     _save(model, ids["[PAD]"], tokenizer_path, out_dir, curve_path, curve, summary)
     if checkpoints is not None:
         checkpoints.remove()
