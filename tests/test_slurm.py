@@ -19,6 +19,7 @@ import pytest
 
 from conftest import ROOT, SNAKEMAKE, job_counts, tiny_workflow
 from localslurm import LocalSlurm
+from gfm_limits.layout import TABLES
 
 pytestmark = pytest.mark.slurm
 TIMEOUT = 1200
@@ -76,7 +77,7 @@ def test_results_equal_the_local_run(slurm_run, run):
     slurm_root, _, _ = slurm_run
     local_root, _ = run
     tables = sorted((local_root / "results" / "stats").rglob("*.tsv"))
-    assert len(tables) == 1 + 3 * 6
+    assert len(tables) == 1 + 3 * len(TABLES)  # the summary and every condition's tables
     for table in tables:
         other = slurm_root / table.relative_to(local_root)
         pd.testing.assert_frame_equal(pd.read_csv(table, sep="\t"), pd.read_csv(other, sep="\t"), rtol=1e-6)
