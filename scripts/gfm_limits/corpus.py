@@ -202,8 +202,9 @@ def split_source(files: list[Path], fmt: str, kind: str, dna: WindowConfig, text
     if fmt == "fasta":
         train, held_out = [], []
         for path in files:
-            part = split_windows(path, dna, limit)
-            train, held_out = train + part[0], held_out + part[1]
+            part_train, part_held_out = split_windows(path, dna, limit)
+            train.extend(part_train)
+            held_out.extend(part_held_out)
         return train, held_out
     pieces = read_documents(files, fmt, field, limit)
     train, held_out = split_pieces(pieces, dna, lambda piece: held_out_by_hash(piece, dna.eval_fraction))
