@@ -26,6 +26,7 @@ include: "rules/tokenize.smk"
 include: "rules/train.smk"
 include: "rules/extract.smk"
 include: "rules/stats.smk"
+include: "rules/baselines.smk"
 include: "rules/figures.smk"
 include: "rules/provenance.smk"
 

@@ -1,9 +1,10 @@
 # Helpers shared by the rules: wildcard constraints and the named input,
 # params and resources functions. The logic lives in scripts/gfm_limits
 # (the Snakefile has put scripts/ on sys.path and checked the config).
-from gfm_limits.config import source_kind, source_sha256, source_urls
+from gfm_limits.config import comparisons, condition_model, source_kind, source_sha256, source_urls
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
+    baselines_resources,
     extract_resources,
     input_scaled_mem_mb,
     stats_resources,
@@ -74,6 +75,10 @@ def tokenizer_params(wildcards):
     return {"kind": kind, "vocab_size": t["bpe_vocab_size"], "k": t["kmer_k"]}
 
 
+def model_params(wildcards):
+    return condition_model(config, wildcards.condition)
+
+
 def tokenizer_corpus(wildcards):
     """BPE learns from the training corpus of the condition's source; k-mers need none."""
     if config["conditions"][wildcards.condition]["tokenizer"] == "kmer":
@@ -83,6 +88,20 @@ def tokenizer_corpus(wildcards):
 
 def split_corpus(wildcards):
     return f"results/corpus/{source_of(wildcards)}/{wildcards.split}.txt"
+
+
+def split_corpus_of(split):
+    """An input function: the `split` corpus of the condition's source."""
+    return source_file(f"results/corpus/{{source}}/{split}.txt")
+
+
+def source_file(pattern):
+    """An input function: `pattern` with {source} the source of the wildcard's condition."""
+
+    def inputs(wildcards):
+        return pattern.format(source=source_of(wildcards))
+
+    return inputs
 
 
 def member_files(pattern):
@@ -112,6 +131,10 @@ def per_condition(estimate, key):
         return estimate(config, wildcards.condition)[key]
 
     return resource
+
+
+def baselines_mem_mb(wildcards):
+    return baselines_resources(config)["mem_mb"]
 
 
 def input_mem_mb(factor):

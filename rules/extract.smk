@@ -23,6 +23,7 @@ rule extract:
         embeddings="results/extract/{condition}/seed{seed}/embeddings.npy",
         fisher="results/extract/{condition}/seed{seed}/fisher.tsv",
         fisher_per_example="results/extract/{condition}/seed{seed}/fisher_per_example.tsv",
+        fisher_rows="results/extract/{condition}/seed{seed}/fisher_rows.npz",
     log:
         "results/logs/extract/{condition}/seed{seed}.log",
     benchmark:
@@ -38,5 +39,6 @@ rule extract:
     params:
         batch_size=config["extract"]["batch_size"],
         precision=config["extract"]["precision"],
+        contextual_positions=config["extract"]["contextual_positions"],
     script:
         "../scripts/extract_member.py"

@@ -3,6 +3,8 @@ rule figures:
         tables=expand(
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
+        findings="results/stats/findings.tsv",
+        baselines=expand("results/baselines/tokens/{condition}.tsv", condition=CONDITIONS),
         curves=expand(
             "results/models/{condition}/seed{seed}.curve.tsv",
             condition=CONDITIONS,

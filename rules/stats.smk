@@ -8,9 +8,13 @@ rule stats:
         fisher_per_example=member_files(
             "results/extract/{condition}/seed{seed}/fisher_per_example.tsv"
         ),
+        fisher_rows=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_rows.npz"
+        ),
         tokens="results/tokens/{condition}/train.npy",
     output:
         **stats_tables(),
+        replicates="results/stats/{condition}/replicates.npz",
     log:
         "results/logs/stats/{condition}.log",
     conda:
@@ -29,10 +33,17 @@ rule summary:
         expand(
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
+        expand("results/stats/{condition}/replicates.npz", condition=CONDITIONS),
+        baselines=expand("results/baselines/tokens/{condition}.tsv", condition=CONDITIONS),
     output:
-        report(
+        summary=report(
             "results/stats/summary.tsv",
             caption="../report/summary.rst",
+            category="Summary",
+        ),
+        findings=report(
+            "results/stats/findings.tsv",
+            caption="../report/findings.rst",
             category="Summary",
         ),
     log:
@@ -42,7 +53,7 @@ rule summary:
     params:
         conditions=CONDITIONS,
         dirs=expand("results/stats/{condition}", condition=CONDITIONS),
-        k=config["stats"]["summary_k"],
-        top_p=config["stats"]["summary_top_p"],
+        comparisons=comparisons(config),
+        stats=config["stats"],
     script:
         "../scripts/summarize.py"

@@ -19,7 +19,7 @@ rule train:
         runtime=per_condition(train_resources, "runtime"),
         cpus_per_task=per_condition(train_resources, "cpus_per_task"),
     params:
-        model=config["model"],
+        model=model_params,
         train=config["train"],
         checkpoint="results/checkpoints/{condition}/seed{seed}.pt",
     script:

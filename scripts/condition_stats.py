@@ -1,4 +1,4 @@
-"""Rule stats: the tidy statistics tables of one condition."""
+"""Rule stats: the tidy statistics tables of one condition, with bootstrap intervals."""
 import logging
 import sys
 
@@ -8,8 +8,7 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from gfm_limits.stats import TABLES, StatsConfig, condition_stats
 
 by_seed = {name: dict(zip(snakemake.params.seeds, getattr(snakemake.input, name)))
-           for name in ("predictions", "embeddings", "fisher", "fisher_per_example")}
-p = snakemake.params.stats
-condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"], snakemake.input.tokens,
-                {t: getattr(snakemake.output, t) for t in TABLES}, StatsConfig(top_p=p["top_p"], top_k=p["top_k"]),
-                fishers_per_example=by_seed["fisher_per_example"])
+           for name in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
+condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"], by_seed["fisher_per_example"],
+                by_seed["fisher_rows"], snakemake.input.tokens, {t: getattr(snakemake.output, t) for t in TABLES},
+                snakemake.output.replicates, StatsConfig(**snakemake.params.stats), snakemake.wildcards.condition)

@@ -10,5 +10,5 @@ from gfm_limits.extract import extract_member
 out = snakemake.output
 extract_member(snakemake.input.model, snakemake.input.masks, snakemake.params.batch_size,
                out.predictions, out.embeddings, out.fisher, threads=snakemake.threads,
-               fisher_per_example_out=out.fisher_per_example,
-               precision=snakemake.params.precision)
+               fisher_per_example_out=out.fisher_per_example, fisher_rows_out=out.fisher_rows,
+               precision=snakemake.params.precision, n_hidden=snakemake.params.contextual_positions)

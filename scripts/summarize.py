@@ -1,4 +1,4 @@
-"""Rule summary: one row per condition."""
+"""Rule summary: one row per condition, and whether each of the paper's findings holds."""
 import logging
 import sys
 
@@ -7,5 +7,8 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.stats import summarize
 
-summarize(dict(zip(snakemake.params.conditions, snakemake.params.dirs)), snakemake.output[0],
-          k=snakemake.params.k, top_p=snakemake.params.top_p)
+p = snakemake.params.stats
+summarize(dict(zip(snakemake.params.conditions, snakemake.params.dirs)), snakemake.output.summary,
+          k=p["summary_k"], top_p=p["summary_top_p"], findings_out=snakemake.output.findings,
+          comparisons=[tuple(c) for c in snakemake.params.comparisons], level=p["confidence"],
+          baselines=dict(zip(snakemake.params.conditions, snakemake.input.baselines)))

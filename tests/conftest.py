@@ -61,7 +61,9 @@ def tiny_config(data: Path) -> dict:
         },
         "conditions": {"text_bpe": {"source": "text", "tokenizer": "bpe"},
                        "dna_bpe": {"source": "dna", "tokenizer": "bpe"},
-                       "dna_kmer": {"source": "dna", "tokenizer": "kmer"}},
+                       "dna_kmer": {"source": "dna", "tokenizer": "kmer"},
+                       "dna_bpe_untied": {"source": "dna", "tokenizer": "bpe", "model": {"tie_embeddings": False}},
+                       "dna_bpe_nolayers": {"source": "dna", "tokenizer": "bpe", "model": {"num_layers": 0}}},
         "seeds": [1, 2],
         "corpus": {"dna_window": 500, "dna_min_window": 100},
         "tokenizer": {"bpe_vocab_size": 300, "kmer_k": 4},
@@ -69,7 +71,7 @@ def tiny_config(data: Path) -> dict:
         "model": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64, "max_position": 32},
         "train": {"batch_size": 8, "tokens": 8 * 32 * 10, "lr": 0.001, "log_every": 5},
         "extract": {"n_sequences": 12, "batch_size": 4},
-        "stats": {"top_k": [1, 3, 10]},
+        "stats": {"top_k": [1, 3, 10], "bootstrap": 200},
     }
 
 

@@ -93,3 +93,32 @@ def test_local_spearman_is_symmetric_and_matches_scipy(matrix):
         halves.append(np.mean(rhos))
     assert emb.local_spearman(cos_a, cos_b, nn_a, nn_b) == pytest.approx(np.mean(halves))
     assert emb.local_spearman(cos_a, cos_a, nn_a, nn_a) == pytest.approx(1.0)
+
+
+def _hsic_cka(k: np.ndarray, l: np.ndarray) -> float:
+    """CKA by Kornblith et al.'s kernel formula with an explicit centring matrix H."""
+    n = len(k)
+    h = np.eye(n) - np.ones((n, n)) / n
+    hsic = lambda a, b: np.trace(a @ h @ b @ h) / (n - 1) ** 2  # noqa: E731
+    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+
+
+def test_linear_cka_equals_the_kernel_formula_and_its_invariances(matrix):
+    other = np.random.default_rng(5).normal(size=(60, 9))
+    assert emb.linear_cka(matrix, other) == pytest.approx(_hsic_cka(matrix @ matrix.T, other @ other.T), rel=1e-10)
+    rotated = 2.5 * matrix @ ortho_group.rvs(16, random_state=2) + 7.0  # orthogonal, isotropic scale, shift
+    assert emb.linear_cka(matrix, rotated) == pytest.approx(1.0, abs=1e-12)
+    assert 0.0 <= emb.linear_cka(matrix, other) < 0.6  # independent random features share little
+
+
+def test_rbf_cka_equals_a_loop_over_pairs(matrix):
+    other = np.random.default_rng(6).normal(size=(60, 9))
+
+    def kernel(x):  # pair by pair, sigma = half the median distance between distinct items
+        d = np.array([[np.linalg.norm(a - b) for b in x] for a in x])
+        sigma = 0.5 * np.median([d[i, j] for i in range(len(x)) for j in range(i + 1, len(x))])
+        return np.exp(-(d**2) / (2 * sigma**2))
+
+    assert emb.rbf_cka(matrix, other) == pytest.approx(_hsic_cka(kernel(matrix), kernel(other)), rel=1e-9)
+    rotated = 3.0 * matrix @ ortho_group.rvs(16, random_state=3) - 1.0  # the median scales with the data
+    assert emb.rbf_cka(matrix, rotated) == pytest.approx(1.0, abs=1e-9)

@@ -28,10 +28,18 @@ def encoded(tmp_path_factory, dna_slice):
     return root
 
 
-def test_masked_logits_equal_hf_full_forward(encoded):
-    """Our fused-QKV, SDPA, masked-only model gives HF BertForMaskedLM's logits."""
+UNTIED = ModelConfig(**{**TINY.__dict__, "tie_embeddings": False})
+NO_LAYERS = ModelConfig(**{**TINY.__dict__, "num_layers": 0})
+
+
+@pytest.mark.parametrize("cfg", [TINY, UNTIED, NO_LAYERS], ids=["tied", "untied", "no_layers"])
+def test_masked_logits_equal_hf_full_forward(encoded, cfg):
+    """Our fused-QKV, SDPA, masked-only model gives HF BertForMaskedLM's logits, with tied or
+    untied embeddings and with no transformer layers (the paper's v2 control)."""
     rows = torch.from_numpy(np.load(encoded / "train.npy")[:4].astype(np.int64))
-    hf = build_hf_model(TINY, 4106, 0, seed=1).eval()
+    hf = build_hf_model(cfg, 4106, 0, seed=1).eval()
+    if not cfg.tie_embeddings:
+        assert hf.cls.predictions.decoder.weight.data_ptr() != hf.bert.embeddings.word_embeddings.weight.data_ptr()
     model = from_hf(hf).eval()
     selected = torch.zeros_like(rows, dtype=torch.bool)
     selected[:, [3, 7, 20]] = True
@@ -274,8 +282,10 @@ def test_per_example_fisher_matches_a_plain_loop_over_rows_with_an_untied_hf_mod
     fmask = rng.random(rows.shape) < 0.2
     fmask[:, [0, -1]] = False
     hf = build_hf_model(TINY, 4106, 0, seed=3).eval()
-    records = {r["group"]: r["fisher"] for r in fisher_per_example(from_hf(hf), rows, fmask, 4, chunk=3,
-                                                                   device=torch.device("cpu"))}
+    found, groups, by_row = fisher_per_example(from_hf(hf), rows, fmask, 4, chunk=3, device=torch.device("cpu"))
+    records = {r["group"]: r["fisher"] for r in found}
+    assert by_row.shape == (len(rows), len(groups))  # each row's own part: they sum to the records
+    np.testing.assert_allclose(by_row.mean(axis=0), [records[g] for g in groups], rtol=1e-6)
     hf.cls.predictions.decoder.weight = torch.nn.Parameter(hf.bert.embeddings.word_embeddings.weight.detach().clone())
     named = list(hf.named_parameters())
     expected: dict[str, float] = {}
@@ -294,6 +304,38 @@ def test_per_example_fisher_matches_a_plain_loop_over_rows_with_an_untied_hf_mod
             expected[group_of(name)] = expected.get(group_of(name), 0.0) + float((g**2).sum()) / len(rows)
         expected["word_input"] = expected.get("word_input", 0.0) + float((word_in**2).sum()) / len(rows)
         expected["word_decoder"] = expected.get("word_decoder", 0.0) + float((word_out**2).sum()) / len(rows)
+    assert set(records) == set(expected)
+    for group, value in expected.items():
+        assert records[group] == pytest.approx(value, rel=1e-4), group
+
+
+def test_per_example_fisher_of_an_untied_model_matches_a_plain_loop(encoded):
+    """model.tie_embeddings false: word_input and word_decoder are the embedding and the decoder
+    matrix, the decoder counted in `head`; checked against one backward per row through HF."""
+    from gfm_limits.fisher import fisher_per_example
+
+    rows = np.load(encoded / "train.npy")[:5]
+    fmask = np.random.default_rng(2).random(rows.shape) < 0.2
+    fmask[:, [0, -1]] = False
+    hf = build_hf_model(UNTIED, 4106, 0, seed=3).eval()
+    found, _, _ = fisher_per_example(from_hf(hf), rows, fmask, 4, chunk=2, device=torch.device("cpu"))
+    records = {r["group"]: r["fisher"] for r in found}
+    named = list(hf.named_parameters())
+    expected: dict[str, float] = {}
+    for r in range(len(rows)):
+        ids = torch.from_numpy(rows[r : r + 1].astype(np.int64))
+        sel = torch.from_numpy(fmask[r : r + 1])
+        loss = F.cross_entropy(hf(input_ids=torch.where(sel, 4, ids)).logits[sel], ids[sel], reduction="sum")
+        for (name, _), g in zip(named, torch.autograd.grad(loss, [p for _, p in named], allow_unused=True)):
+            if g is None:  # a parameter HF keeps but never uses
+                continue
+            value = float((g**2).sum()) / len(rows)
+            key = "head" if name == "cls.predictions.decoder.weight" else group_of(name)
+            expected[key] = expected.get(key, 0.0) + value
+            if name == "bert.embeddings.word_embeddings.weight":
+                expected["word_input"] = expected.get("word_input", 0.0) + value
+            if name == "cls.predictions.decoder.weight":
+                expected["word_decoder"] = expected.get("word_decoder", 0.0) + value
     assert set(records) == set(expected)
     for group, value in expected.items():
         assert records[group] == pytest.approx(value, rel=1e-4), group

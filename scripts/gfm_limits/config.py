@@ -100,6 +100,19 @@ def source_sha256(entry: dict) -> list[str | None]:
     return [given] if isinstance(given, str) else list(given)
 
 
+def condition_model(config: dict, condition: str) -> dict:
+    """The model keys of one condition: the top-level `model` with the condition's own changes."""
+    return {**config["model"], **config["conditions"][condition].get("model", {})}
+
+
+def comparisons(config: dict) -> list[tuple[str, str]]:
+    """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
+    the comparisons behind the paper's findings."""
+    kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
+    return [(d, t) for d in config["conditions"] for t in config["conditions"]
+            if kinds[d] == "dna" and kinds[t] == "text" and condition_model(config, d) == condition_model(config, t)]
+
+
 def _check_source(name: str, entry: dict) -> None:
     where = f"config: sources.{name}"
     if ("url" in entry) == ("urls" in entry):
@@ -124,17 +137,24 @@ def check_consistency(config: dict) -> None:
                              f"(sources: {', '.join(sources)})")
         if cond["tokenizer"] == "kmer" and source_kind(sources[cond["source"]]) != "dna":
             raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")
-    if config["encode"]["seq_len"] > config["model"]["max_position"]:
-        raise InputError(f"config: encode.seq_len ({config['encode']['seq_len']}) exceeds "
-                         f"model.max_position ({config['model']['max_position']})")
+    for name in config["conditions"]:
+        _check_model(config, name)
     if config["corpus"]["dna_min_window"] > config["corpus"]["dna_window"]:
         raise InputError(f"config: corpus.dna_min_window ({config['corpus']['dna_min_window']}) exceeds "
                          f"corpus.dna_window ({config['corpus']['dna_window']}): every DNA window would be dropped")
-    if config["model"]["hidden_size"] % max(config["model"]["num_heads"], 1):
-        raise InputError("config: model.num_heads must divide model.hidden_size")
     if config["train"]["batch_size"] % config["train"]["grad_accum"]:
         raise InputError(f"config: train.batch_size ({config['train']['batch_size']}) must be a multiple of "
                          f"train.grad_accum ({config['train']['grad_accum']})")
+
+
+def _check_model(config: dict, condition: str) -> None:
+    model = condition_model(config, condition)
+    where = "model" if "model" not in config["conditions"][condition] else f"conditions.{condition}.model"
+    if config["encode"]["seq_len"] > model["max_position"]:
+        raise InputError(f"config: encode.seq_len ({config['encode']['seq_len']}) exceeds "
+                         f"{where}.max_position ({model['max_position']})")
+    if model["hidden_size"] % max(model["num_heads"], 1):
+        raise InputError(f"config: {where}.num_heads must divide {where}.hidden_size")
 
 
 def schema_table(schema: dict) -> str:

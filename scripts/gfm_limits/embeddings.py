@@ -14,7 +14,15 @@ the decoder). For two members A and B over the same vocabulary
   `local_spearman`, the symmetric version it intended (the mean of the
   Spearman over A's k neighbours and over B's, each selected from the full
   similarity rows, with scipy's average ranks);
-- Procrustes disparity: scipy.spatial.procrustes on the full (V, H) matrices.
+- Procrustes disparity: scipy.spatial.procrustes on the full (V, H) matrices;
+- CKA (the paper's v2; Kornblith et al. 2019, "Similarity of Neural Network
+  Representations Revisited", eq. 4-5): CKA(K, L) = HSIC(K, L) /
+  sqrt(HSIC(K, K) HSIC(L, L)) with HSIC(K, L) = tr(K H L H) / (n-1)^2, H the
+  centring matrix, over the same n items (tokens for static embeddings, masked
+  positions for contextual ones). Linear: K = X X^T, computed in feature space
+  as ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F) after centring the columns. RBF:
+  K_ij = exp(-||x_i - x_j||^2 / (2 sigma^2)) with sigma a fraction (0.5, as in
+  the paper's Table) of the median distance between distinct items.
 """
 
 from __future__ import annotations
@@ -98,3 +106,31 @@ def local_spearman(cos_a: np.ndarray, cos_b: np.ndarray, nn_a: np.ndarray, nn_b:
 def procrustes_disparity(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
     """scipy.spatial.procrustes disparity of the two (V, H) matrices."""
     return float(procrustes(emb_a.astype(np.float64), emb_b.astype(np.float64))[2])
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA of two representations of the same n items. (n, d1), (n, d2) -> [0, 1]."""
+    x = x.astype(np.float64) - x.mean(axis=0)
+    y = y.astype(np.float64) - y.mean(axis=0)
+    cross = np.linalg.norm(y.T @ x) ** 2
+    return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
+
+
+def _rbf_kernel(x: np.ndarray, sigma_fraction: float) -> np.ndarray:
+    x = x.astype(np.float64)
+    sq = np.sum(x**2, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)  # (n, n) squared distances
+    np.fill_diagonal(d2, 0.0)
+    median = np.median(np.sqrt(d2[np.triu_indices(len(x), k=1)]))
+    sigma = sigma_fraction * median
+    return np.exp(-d2 / (2 * sigma**2))
+
+
+def _centred(k: np.ndarray) -> np.ndarray:
+    return k - k.mean(axis=0, keepdims=True) - k.mean(axis=1, keepdims=True) + k.mean()
+
+
+def rbf_cka(x: np.ndarray, y: np.ndarray, sigma_fraction: float = 0.5) -> float:
+    """RBF-kernel CKA of two representations of the same n items. (n, d1), (n, d2) -> [0, 1]."""
+    kc, lc = _centred(_rbf_kernel(x, sigma_fraction)), _centred(_rbf_kernel(y, sigma_fraction))
+    return float(np.sum(kc * lc) / np.sqrt(np.sum(kc * kc) * np.sum(lc * lc)))

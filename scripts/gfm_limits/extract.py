@@ -25,9 +25,12 @@ log = logging.getLogger(__name__)
 
 def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
                    embeddings_out, fisher_out, threads: int = 1, precision: str = "bf16",
-                   fisher_per_example_out=None) -> None:
+                   fisher_per_example_out=None, fisher_rows_out=None, n_hidden: int = 0) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
-    and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32."""
+    and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32.
+    The predictions file also holds the contextual embeddings (final hidden states) of the
+    first `n_hidden` masked positions; fisher_rows_out, each held-out row's per-example
+    Fisher by group (.npz: groups, values (R, G))."""
     import pandas as pd
     import torch
 
@@ -38,9 +41,10 @@ def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
     masks = np.load(masks_path)
     rows, predict, fisher_mask = masks["rows"], masks["predict"], masks["fisher"]
 
-    probs, targets = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision)
+    probs, targets, hidden = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision,
+                                                   n_hidden)
     with atomic_path(predictions_out) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, probs=probs, targets=targets)
+        np.savez(handle, probs=probs, targets=targets, hidden=hidden)
     embeddings = model.word.weight.detach().float().cpu().numpy()  # (V, H)
     with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
         np.save(handle, embeddings)
@@ -48,8 +52,11 @@ def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
     with atomic_path(fisher_out) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
     if fisher_per_example_out is not None:  # fp32: per-row gradients through torch.func
-        per_example = fisher_per_example(model, rows, fisher_mask, mask_id, batch_size, device)
+        per_example, groups, by_row = fisher_per_example(model, rows, fisher_mask, mask_id, batch_size, device)
         with atomic_path(fisher_per_example_out) as tmp:
             pd.DataFrame(per_example).to_csv(tmp, sep="\t", index=False)
+        if fisher_rows_out is not None:
+            with atomic_path(fisher_rows_out) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, groups=np.array(groups), values=by_row)
     log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),
              embeddings.shape, len(records))

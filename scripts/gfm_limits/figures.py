@@ -7,8 +7,18 @@
 - fisher_shares: the Fisher share of embeddings, transformer layers and head,
   and per layer;
 - embedding_consistency: top-k nearest-neighbour Jaccard overlap against k;
-- training_curves: masked-LM loss against training tokens, every member.
-Bands and error bars are the standard deviation over pairs or members.
+- training_curves: masked-LM loss against training tokens, every member;
+- confidence: every headline statistic per condition with its Multi-Bootstrap
+  interval (ci.tsv);
+- findings: each finding's DNA - text difference with its interval, marked by
+  whether it holds (findings.tsv);
+- frequency_bands: cross-entropy, JS distance and top-k overlap by the training
+  frequency band of the token (bands.tsv);
+- cka: linear and RBF CKA between members, static and contextual (ci.tsv);
+- baselines: each model's cross-entropy per character beside the Markov and
+  xz baselines of its corpus (baselines.py).
+Bands and error bars of the paper's figures are the standard deviation over
+pairs or members; the new figures show the bootstrap intervals.
 """
 
 from __future__ import annotations
@@ -88,7 +98,123 @@ def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     ax.set(xlabel="training tokens", ylabel="masked-LM loss (nats)", title="Training curves (every member)")
 
 
-def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_dir) -> None:
+HEADLINE = ("kl_uniform_bits", "cross_entropy_bits", "accuracy", "js", "disagreement", "jaccard", "spearman",
+            "procrustes", "fisher_share_embeddings", "fisher_pe_share_embeddings", "fisher_pe_word_decoder_part",
+            "cka_static_linear", "cka_contextual_linear")
+
+
+def _errorbars(ax, df: pd.DataFrame, order: list[str], colour=None) -> None:
+    """Horizontal estimate and interval per row of df (estimate, ci_low, ci_high), one y per label."""
+    y = range(len(order))
+    df = df.set_index("label").reindex(order)
+    # the interval as a line (a percentile interval need not contain the estimate), the estimate as a dot
+    ax.hlines(list(y), df["ci_low"], df["ci_high"], color=colour or "C0", lw=2)
+    ax.plot(df["estimate"], list(y), "o", color=colour or "C0")
+    ax.set_yticks(list(y), order)
+    ax.invert_yaxis()
+
+
+def plot_confidence(stat_dirs, fig) -> None:
+    ci = _load(stat_dirs, "ci").rename(columns={"condition": "label"})
+    present = list(dict.fromkeys(ci["statistic"]))
+    names = [n for stem in HEADLINE for n in present if n == stem or n.startswith((f"{stem}_p", f"{stem}_k"))]
+    cols = 4
+    axes = fig.subplots((len(names) + cols - 1) // cols, cols, squeeze=False).ravel()
+    for ax, name in zip(axes, names):
+        _errorbars(ax, ci[ci["statistic"] == name], list(stat_dirs))
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    level = float(ci["level"].iloc[0])
+    fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and examples resampled)")
+
+
+def plot_findings(findings_path, ax) -> None:
+    df = pd.read_csv(findings_path, sep="\t")
+    if df.empty:
+        ax.text(0.5, 0.5, "no DNA and text conditions of the same model to compare", ha="center", va="center")
+        ax.set_axis_off()
+        return
+    df["label"] = df["statistic"] + ": " + df["dna"] + " vs " + df["text"]
+    scale = df["text_estimate"].abs().where(lambda v: v > 0, 1.0)  # relative to the text condition
+    df = df.assign(estimate=df["difference"] / scale, ci_low=df["ci_low"] / scale, ci_high=df["ci_high"] / scale)
+    y = {label: i for i, label in enumerate(df["label"])}
+    for holds, colour in ((True, "C2"), (False, "C3")):
+        sub = df[df["holds"] == holds]
+        ax.hlines([y[v] for v in sub["label"]], sub["ci_low"], sub["ci_high"], color=colour, lw=2)
+        ax.plot(sub["estimate"], [y[v] for v in sub["label"]], "o", color=colour,
+                label="holds" if holds else "does not hold")
+    ax.set_yticks(list(y.values()), list(y))
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", lw=1)
+    ax.set(xlabel="(DNA - text) / |text|, with the interval of the difference",
+           title=f"The paper's findings at {float(df['level'].iloc[0]):.0%} confidence")
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def plot_bands(stat_dirs, axes) -> None:
+    import seaborn as sns
+
+    df = _load(stat_dirs, "bands")
+    panels = ["cross_entropy_bits", next(s for s in df["statistic"].unique() if s.startswith("js_p")),
+              next(s for s in df["statistic"].unique() if s.startswith("jaccard_k"))]
+    for ax, name in zip(axes, panels):
+        sns.pointplot(data=df[df["statistic"] == name], x="band", y="value", hue="condition",
+                      hue_order=list(stat_dirs), errorbar="sd", dodge=0.3, ax=ax)
+        ax.set(xlabel="training-frequency band (0 = most frequent types)", ylabel=name, title=name)
+    for ax in axes[1:]:
+        ax.get_legend().remove()
+
+
+def plot_cka(stat_dirs, ax) -> None:
+    ci = _load(stat_dirs, "ci")
+    ci = ci[ci["statistic"].str.startswith("cka_")]
+    order = sorted(ci["statistic"].unique())
+    width = 0.8 / len(stat_dirs)
+    for i, condition in enumerate(stat_dirs):
+        sub = ci[ci["condition"] == condition].set_index("statistic").reindex(order)
+        x = [j + (i - (len(stat_dirs) - 1) / 2) * width for j in range(len(order))]
+        ax.bar(x, sub["estimate"], width, label=condition, color=f"C{i}")
+        ax.vlines(x, sub["ci_low"], sub["ci_high"], color="black", lw=1.5)
+    ax.set_xticks(range(len(order)), [o.removeprefix("cka_").replace("_", "\n") for o in order])
+    ax.set(ylim=(0, 1), ylabel="CKA between members", title="Representational similarity between members (CKA)")
+    ax.legend(fontsize=7)
+
+
+def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
+    """Per condition, on one bits-per-character axis: the Markov models over tokens and over
+    characters (orders as labels), xz, and the model's own cross-entropy with its interval."""
+    ci = _load(stat_dirs, "ci")
+    ce = ci[ci["statistic"] == "cross_entropy_bits"].set_index("condition")
+    for y, condition in enumerate(stat_dirs):
+        df = pd.read_csv(baselines[condition], sep="\t")
+        df = df[df["baseline"] != "unigram_entropy"]
+        per_char = float(df.loc[df["unit"] == "token", "chars_per_symbol"].iloc[0])
+        none = float(df.loc[(df["unit"] == "token") & (df["baseline"] == "markov0"), "bits_per_char"].iloc[0])
+        ax.hlines(y, df["bits_per_char"].min(), none, color="lightgrey", lw=8, zorder=0)
+        for unit, marker, colour, dy in (("token", "o", "C0", -0.15), ("char", "s", "C1", 0.15)):
+            sub = df[(df["unit"] == unit) & df["baseline"].str.startswith("markov")]
+            ax.plot(sub["bits_per_char"], [y + dy] * len(sub), marker, color=colour, ms=5,
+                    label=f"Markov over {unit}s (order)" if y == 0 else None)
+            for value, order in zip(sub["bits_per_char"], sub["order"]):
+                ax.annotate(f"{int(order)}", (value, y + dy), textcoords="offset points", xytext=(0, 4 if dy > 0 else -9),
+                            ha="center", fontsize=6, color=colour)
+        xz = df.loc[df["baseline"] == "xz", "bits_per_char"]
+        ax.plot(xz, [y] * len(xz), "^", color="C2", ms=7, label="xz given the training text" if y == 0 else None)
+        row = ce.loc[condition]
+        ax.hlines(y, row["ci_low"] / per_char, row["ci_high"] / per_char, color="C3", lw=2)
+        ax.plot(row["estimate"] / per_char, y, "D", color="C3", ms=7, label="model (masked-token CE)" if y == 0 else None)
+    ax.set_yticks(range(len(stat_dirs)), list(stat_dirs))
+    ax.invert_yaxis()
+    ax.set(xlabel="bits per character (base) of the held-out corpus",
+           title="Each model between no context (token unigram, grey bar's right end) and the best baseline")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+
+
+def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_dir,
+             findings_path=None, baselines: dict[str, str] | None = None) -> None:
     """Write every figure in FIGURES as PNG and PDF into out_dir."""
     import matplotlib
 
@@ -113,4 +239,27 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     plot_curves(curves, ax)
     _save(fig, out_dir, "training_curves")
+    plt.close(fig)
+    fig = plt.figure(figsize=(16, 10), layout="constrained")
+    plot_confidence(stat_dirs, fig)
+    _save(fig, out_dir, "confidence")
+    plt.close(fig)
+    if findings_path is not None:
+        rows = len(pd.read_csv(findings_path, sep="\t"))
+        fig, ax = plt.subplots(figsize=(9, 1.5 + 0.3 * rows), layout="constrained")
+        plot_findings(findings_path, ax)
+        _save(fig, out_dir, "findings")
+        plt.close(fig)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")
+    plot_bands(stat_dirs, axes)
+    _save(fig, out_dir, "frequency_bands")
+    plt.close(fig)
+    if baselines:
+        fig, ax = plt.subplots(figsize=(10, 1.5 + 0.8 * len(stat_dirs)), layout="constrained")
+        plot_baselines(stat_dirs, baselines, ax)
+        _save(fig, out_dir, "baselines")
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    plot_cka(stat_dirs, ax)
+    _save(fig, out_dir, "cka")
     plt.close(fig)

@@ -71,7 +71,7 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
             for g in sorted(totals, key=_order)]
 
 def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int,
-                       device) -> list[dict]:
+                       device) -> tuple[list[dict], list[str], np.ndarray]:
     """The empirical Fisher per example, diagonal, by group: F = (1/R) sum_r g_r^2, where an
     example is a held-out row r and g_r the gradient of its summed masked-token loss
     (sum over its masked positions of -log p(y | the row with those positions [MASK])).
@@ -82,45 +82,62 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     positions padded to a common count (padding targets are ignored). Besides the groups
     of group_of, two rows split the tied word embedding: `word_input` (its use as the input
     lookup) and `word_decoder` (its use as the output projection); the tied gradient is
-    their sum, so their Fishers do not add up to the word embedding's.
+    their sum, so their Fishers do not add up to the word embedding's. In an untied model
+    (model.tie_embeddings false) they are the word embedding and the decoder matrix, which
+    group_of counts in `head`.
+
+    Returns the records (as fisher_paper's), and the groups with each row's own
+    contribution, (R, G) float64: the records' `fisher` is its column sum over R, so the
+    statistics can resample rows (bootstrap.py).
     """
     import torch
     from torch.func import functional_call, grad, vmap
 
     model.eval()
     params = {name: p.detach() for name, p in model.named_parameters()}
-    decoder = params["word.weight"].clone()
+    tied = model.head_decoder is None
+    decoder = params["word.weight"].clone() if tied else None  # an untied model has its own decoder
 
     def row_loss(p, dec, inputs, index, targets):  # (T,), (K,), (K,) -> summed CE of one row
         return functional_call(model, p, (inputs[None], index, targets), {"normaliser": 1.0, "decoder": dec})
 
-    per_row = vmap(grad(row_loss, argnums=(0, 1)), in_dims=(None, None, 0, 0, 0))
-    squares = {name: torch.zeros_like(p) for name, p in params.items()} | {"decoder": torch.zeros_like(decoder)}
-    input_part = torch.zeros_like(decoder)
+    row_grads = vmap(grad(row_loss, argnums=(0, 1) if tied else 0), in_dims=(None, None, 0, 0, 0))
+    squares = {name: torch.zeros_like(p) for name, p in params.items()}
+    input_part = torch.zeros_like(params["word.weight"])
+    decoder_part = torch.zeros_like(params["word.weight"])
+    groups = list(dict.fromkeys(sorted({group_of(n) for n in params}, key=_order))) + ["word_input", "word_decoder"]
+    column = {name: groups.index(group_of(name)) for name in params}
+    per_row = []  # (B, G) per chunk
     for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, chunk, device):
         k = int(sel.sum(dim=1).max())
         index = torch.argsort(sel.to(torch.uint8), dim=1, descending=True, stable=True)[:, :k]  # (B, k)
         targets = torch.where(torch.gather(sel, 1, index), torch.gather(ids, 1, index), -100)
-        grads, dec_grads = per_row(params, decoder, inputs, index, targets)
+        grads = row_grads(params, decoder, inputs, index, targets)
+        grads, dec_grads = grads if tied else (grads, grads["head_decoder"])
+        contribution = torch.zeros(len(ids), len(groups), dtype=torch.float64, device=ids.device)  # (B, G)
         for name, g in grads.items():  # g: (B, *shape)
             if name == "word.weight":
                 input_part += (g**2).sum(0)
-                g = g + dec_grads  # the tied matrix's gradient: both uses
+                contribution[:, -2] += (g**2).flatten(1).sum(1)
+                if tied:
+                    g = g + dec_grads  # the tied matrix's gradient: both uses
             squares[name] += (g**2).sum(0)
-        squares["decoder"] += (dec_grads**2).sum(0)
-    return _records(squares, input_part, len(rows))
+            contribution[:, column[name]] += (g**2).flatten(1).sum(1)
+        decoder_part += (dec_grads**2).sum(0)
+        contribution[:, -1] += (dec_grads**2).flatten(1).sum(1)
+        per_row.append(contribution.cpu().numpy())
+    return _records(squares, input_part, decoder_part, len(rows)), groups, np.concatenate(per_row)
 
 
-def _records(squares: dict, input_part, n_rows: int) -> list[dict]:
+def _records(squares: dict, input_part, decoder_part, n_rows: int) -> list[dict]:
     totals: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for name, sq in squares.items():
-        if name != "decoder":
-            totals[group_of(name)] += float(sq.sum()) / n_rows
-            counts[group_of(name)] += sq.numel()
+        totals[group_of(name)] += float(sq.sum()) / n_rows
+        counts[group_of(name)] += sq.numel()
     records = [{"group": g, "n_params": counts[g], "fisher": totals[g], "fisher_per_param": totals[g] / counts[g]}
                for g in sorted(totals, key=_order)]
-    for name, sq in (("word_input", input_part), ("word_decoder", squares["decoder"])):
+    for name, sq in (("word_input", input_part), ("word_decoder", decoder_part)):
         value = float(sq.sum()) / n_rows
         records.append({"group": name, "n_params": sq.numel(), "fisher": value, "fisher_per_param": value / sq.numel()})
     return records

@@ -7,5 +7,6 @@ the stats environment (no tokenizers library) knows the special-token ids.
 # Every tokenizer puts these first, so their ids are 0..4 in this order.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
-TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs")
-FIGURES = ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves")
+TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci")
+FIGURES = ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
+           "confidence", "findings", "frequency_bands", "cka", "baselines")

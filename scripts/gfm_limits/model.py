@@ -34,6 +34,7 @@ class ModelConfig:
     intermediate_size: int = 3072
     dropout: float = 0.1
     max_position: int = 512
+    tie_embeddings: bool = True  # False: the decoder is its own (V, H) matrix (HF tie_word_embeddings)
 
 
 class Layer(nn.Module):
@@ -75,7 +76,9 @@ class Bert(nn.Module):
         self.layers = nn.ModuleList(Layer(cfg) for _ in range(cfg.num_layers))
         self.head_dense = nn.Linear(h, h)
         self.head_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
-        self.head_bias = nn.Parameter(torch.zeros(vocab_size))  # the decoder weight is `word.weight`
+        self.head_bias = nn.Parameter(torch.zeros(vocab_size))
+        # the decoder weight is `word.weight` when tied, else its own matrix
+        self.head_decoder = None if cfg.tie_embeddings else nn.Parameter(torch.empty(vocab_size, h))
 
     def encode(self, input_ids):  # (B, T) long -> (B, T, H)
         t = input_ids.shape[1]
@@ -87,10 +90,14 @@ class Bert(nn.Module):
 
     def logits_at(self, hidden, index, decoder=None):  # (B, T, H), (K,) flat positions -> (K, V)
         """`decoder` (V, H) replaces the tied word embedding in the output projection only
-        (to tell apart the two uses of the tied matrix); default: the word embedding."""
+        (to tell apart the two uses of the tied matrix); default: the model's decoder."""
         x = hidden.flatten(0, 1)[index]  # (K, H)
         x = self.head_norm(F.gelu(self.head_dense(x)))
-        return F.linear(x, self.word.weight if decoder is None else decoder, self.head_bias)
+        return F.linear(x, self.decoder_weight if decoder is None else decoder, self.head_bias)
+
+    @property
+    def decoder_weight(self):  # (V, H): the word embedding when tied
+        return self.word.weight if self.head_decoder is None else self.head_decoder
 
     def forward(self, input_ids, index, targets=None, normaliser=None, decoder=None):
         """Logits (K, V) at the flat positions `index`; with `targets` (K,), -100 to skip,
@@ -117,7 +124,7 @@ def bert_config(cfg: ModelConfig, vocab_size: int, pad_id: int):
         attention_probs_dropout_prob=cfg.dropout,
         max_position_embeddings=cfg.max_position,
         pad_token_id=pad_id,
-        tie_word_embeddings=True,
+        tie_word_embeddings=cfg.tie_embeddings,
     )
 
 
@@ -156,7 +163,7 @@ def to_hf_state_dict(model: Bert) -> dict:
     """Our weights under HF BertForMaskedLM names (the tied decoder included)."""
     ours = {k: v.detach() for k, v in model.state_dict().items()}
     out = {hf: ours[name] for name, hf in _TOP_NAMES.items()}
-    out["cls.predictions.decoder.weight"] = ours["word.weight"]
+    out["cls.predictions.decoder.weight"] = ours["word.weight" if model.head_decoder is None else "head_decoder"]
     out["cls.predictions.decoder.bias"] = ours["head_bias"]
     for i in range(len(model.layers)):
         prefix = f"bert.encoder.layer.{i}."
@@ -171,7 +178,8 @@ def to_hf_state_dict(model: Bert) -> dict:
 def config_of(hf_config) -> ModelConfig:
     return ModelConfig(hidden_size=hf_config.hidden_size, num_layers=hf_config.num_hidden_layers,
                        num_heads=hf_config.num_attention_heads, intermediate_size=hf_config.intermediate_size,
-                       dropout=hf_config.hidden_dropout_prob, max_position=hf_config.max_position_embeddings)
+                       dropout=hf_config.hidden_dropout_prob, max_position=hf_config.max_position_embeddings,
+                       tie_embeddings=hf_config.tie_word_embeddings)
 
 
 def from_hf(hf_model) -> Bert:
@@ -179,6 +187,8 @@ def from_hf(hf_model) -> Bert:
     model = Bert(config_of(hf_model.config), hf_model.config.vocab_size)
     hf = hf_model.state_dict()
     ours = {name: hf[hf_name] for name, hf_name in _TOP_NAMES.items()}
+    if model.head_decoder is not None:
+        ours["head_decoder"] = hf["cls.predictions.decoder.weight"]
     for i in range(len(model.layers)):
         prefix = f"bert.encoder.layer.{i}."
         for part in ("weight", "bias"):

@@ -16,7 +16,6 @@ import logging
 import numpy as np
 
 from gfm_limits.files import atomic_path
-from gfm_limits.model import masked_logits
 from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
@@ -57,16 +56,28 @@ def masked_batches(rows: np.ndarray, mask: np.ndarray, mask_id: int, batch_size:
         yield ids, selected, torch.where(selected, torch.full_like(ids, mask_id), ids)
 
 
-def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int,
-                          batch_size: int, device, precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
-    """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,)."""
+def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int, batch_size: int,
+                          device, precision: str = "fp32",
+                          n_hidden: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,),
+    and the final hidden states (the contextual embeddings) of the first `n_hidden`
+    masked positions, (min(n_hidden, M), H) float32."""
     import torch
 
+    from gfm_limits.model import autocast, flat_index
+
     model.eval()
-    out = []
+    out, hidden = [], []
+    kept = 0
     with torch.no_grad():
         for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
-            logits = masked_logits(model, inputs, selected, precision)  # (M_batch, V)
-            out.append(torch.softmax(logits, dim=-1).cpu().numpy())
-    return np.concatenate(out), rows[predict].astype(np.int64)
-
+            with autocast(inputs.device, precision):
+                states = model.encode(inputs).float()  # (B, T, H)
+            index = flat_index(selected)
+            out.append(torch.softmax(model.logits_at(states, index), dim=-1).cpu().numpy())  # (M_batch, V)
+            if kept < n_hidden:
+                hidden.append(states.flatten(0, 1)[index][: n_hidden - kept].cpu().numpy())
+                kept += len(hidden[-1])
+    width = model.cfg.hidden_size
+    hidden = np.concatenate(hidden) if hidden else np.zeros((0, width), dtype=np.float32)
+    return np.concatenate(out), rows[predict].astype(np.int64), hidden

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import math
 
+from gfm_limits.config import condition_model
+
 GPU_FLOPS = 1e14  # sustained FLOP/s assumed for the runtime bound
 STARTUP_MIN = 10  # minutes for start-up, loading and saving
 BYTES_PER_PARAM = 16  # fp32 weights, gradients and two AdamW moments
 
 
 def bert_parameters(model: dict, vocab_size: int) -> int:
-    """Parameters of BertForMaskedLM with tied embeddings (HF layout)."""
+    """Parameters of BertForMaskedLM (HF layout); an untied decoder adds a (V, H) matrix."""
     h, f, layers, p = model["hidden_size"], model["intermediate_size"], model["num_layers"], model["max_position"]
     embeddings = (vocab_size + p + 2) * h + 2 * h
     layer = 4 * (h * h + h) + 2 * h + (h * f + f) + (f * h + h) + 2 * h
-    head = h * h + h + 2 * h + vocab_size
+    head = h * h + h + 2 * h + vocab_size + (0 if model.get("tie_embeddings", True) else vocab_size * h)
     return embeddings + layers * layer + head
 
 
@@ -43,7 +45,7 @@ def budget_bound(config: dict) -> int:
 
 def train_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb, runtime (min), cpus_per_task and gpu for one training job."""
-    n = bert_parameters(config["model"], vocab_size(config, condition))
+    n = bert_parameters(condition_model(config, condition), vocab_size(config, condition))
     flops = 6 * n * budget_bound(config)
     runtime = STARTUP_MIN + math.ceil(2 * flops / GPU_FLOPS / 60)
     mem_mb = 4000 + math.ceil(2 * n * BYTES_PER_PARAM / 1e6)
@@ -54,7 +56,7 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb, runtime (min), cpus_per_task and gpu for one extraction job."""
     e = config["extract"]
     vocab = vocab_size(config, condition)
-    n = bert_parameters(config["model"], vocab)
+    n = bert_parameters(condition_model(config, condition), vocab)
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     probs_mb = positions * vocab * 4 / 1e6
     flops = 3 * 2 * n * e["n_sequences"] * config["encode"]["seq_len"]  # forward + Fisher forward/backward
@@ -72,6 +74,14 @@ def stats_resources(config: dict, condition: str) -> dict[str, int]:
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     mem_mb = 2000 + math.ceil((members * positions * vocab * 4 * 3 + members * vocab * vocab * 8) / 1e6)
     return {"mem_mb": mem_mb}
+
+
+def baselines_resources(config: dict) -> dict[str, int]:
+    """mem_mb for the Markov baselines: about 130 bytes per training symbol at order 5
+    (measured on 20M tokens), plus the held-out symbols and the xz context."""
+    b = config["baselines"]
+    return {"mem_mb": 2000 + math.ceil((130 * b["max_train_symbols"] + 200 * b["max_eval_symbols"]
+                                        + 12 * b["compression_context_bytes"]) / 1e6)}
 
 
 def input_scaled_mem_mb(input_mb: float, factor: float, base: int = 2000) -> int:

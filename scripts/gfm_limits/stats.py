@@ -5,7 +5,10 @@ with the cross-entropy of a unigram model of the training tokens beside the
 model's own: the no-context baseline),
 js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
 Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv (member x group, with
-shares), sorted_probs.tsv (the averaged sorted output distribution).
+shares), sorted_probs.tsv (the averaged sorted output distribution),
+cka.tsv (pair x static|contextual x linear|rbf), bands.tsv (the output and
+agreement statistics by training-frequency band of the target token), ci.tsv
+(Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, mean and population std (ddof=0, as the
 paper) over members or pairs.
 """
@@ -33,6 +36,12 @@ from gfm_limits.layout import SPECIAL_TOKENS, TABLES
 class StatsConfig:
     top_p: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     top_k: list[int] = field(default_factory=lambda: [1, 3, 5, 10, 20, 50, 100])
+    summary_k: int = 10
+    summary_top_p: float = 1.0
+    frequency_bands: int = 3
+    cka_sigma: float = 0.5
+    bootstrap: int = 1000
+    confidence: float = 0.95
 
 
 def _write(df: pd.DataFrame, path) -> None:
@@ -79,6 +88,74 @@ def embedding_tables(paths: dict[int, str], cfg: StatsConfig) -> tuple[pd.DataFr
     return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows)
 
 
+def cka_table(embeddings: dict[int, str], predictions: dict[int, str], sigma: float) -> pd.DataFrame:
+    """Linear and RBF CKA between every pair of members, of the static embeddings (over the
+    vocabulary) and of the contextual ones (final hidden states at the shared masked positions)."""
+    spaces = {"static": {seed: np.load(path) for seed, path in embeddings.items()},
+              "contextual": {seed: np.load(path)["hidden"] for seed, path in predictions.items()}}
+    rows = []
+    for space, mats in spaces.items():
+        for a, b in itertools.combinations(sorted(mats), 2):
+            if len(mats[a]) < 3:  # no contextual positions kept (extract.contextual_positions 0)
+                continue
+            for kernel, cka in (("linear", emb.linear_cka), ("rbf", lambda x, y: emb.rbf_cka(x, y, sigma))):
+                rows.append({"seed_a": a, "seed_b": b, "space": space, "kernel": kernel, "items": len(mats[a]),
+                             "cka": cka(mats[a], mats[b])})
+    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
+
+
+def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each non-special token type's band (0 = most frequent in training), -1 for specials, and
+    the bands' rank ranges and training counts. Types are ranked by count (ties by id) and split
+    into n_bands groups of (nearly) equal size."""
+    n_special = len(SPECIAL_TOKENS)
+    counts = np.bincount(train_tokens.ravel(), minlength=vocab_size)[:vocab_size]
+    order = n_special + np.argsort(-counts[n_special:], kind="stable")  # ids, most frequent first
+    band = np.full(vocab_size, -1)
+    rows = []
+    for b, ids in enumerate(np.array_split(order, n_bands)):
+        band[ids] = b
+        rows.append({"band": b, "rank_from": int(np.flatnonzero(np.isin(order, ids))[0]) + 1,
+                     "rank_to": int(np.flatnonzero(np.isin(order, ids))[-1]) + 1,
+                     "count_min": int(counts[ids].min()), "count_max": int(counts[ids].max()),
+                     "train_share": float(counts[ids].sum() / counts[n_special:].sum())})
+    return band, pd.DataFrame(rows)
+
+
+def bands_table(predictions: dict[int, str], embeddings: dict[int, str], train_tokens: str, cfg: StatsConfig) -> pd.DataFrame:
+    """Statistics by the training-frequency band of the target token (positions) or of the
+    token itself (embedding top-k overlap). Long format: band, statistic, seed_a, seed_b, value."""
+    loaded = {seed: np.load(path) for seed, path in predictions.items()}
+    first = next(iter(loaded.values()))
+    vocab_size = first["probs"].shape[1]
+    band_of, bands = frequency_bands(np.load(train_tokens), vocab_size, cfg.frequency_bands)
+    target_band = band_of[first["targets"]]  # (M,)
+    rows = []
+    for b in bands["band"]:
+        at = target_band == b
+        if not at.any():
+            continue
+        for seed, data in loaded.items():
+            for name, value in metrics.output_summary(data["probs"][at], data["targets"][at]).items():
+                rows.append({"band": b, "statistic": name, "seed_a": seed, "seed_b": np.nan, "value": value,
+                             "items": int(at.sum())})
+        for a, bb in itertools.combinations(sorted(loaded), 2):
+            p, q = loaded[a]["probs"][at], loaded[bb]["probs"][at]
+            js = metrics.js_distance_top_p(p, q, [cfg.summary_top_p])[cfg.summary_top_p]
+            for name, value in ((f"js_p{cfg.summary_top_p:g}", float(js.mean())),
+                                ("disagreement", metrics.disagreement(p, q))):
+                rows.append({"band": b, "statistic": name, "seed_a": a, "seed_b": bb, "value": value,
+                             "items": int(at.sum())})
+    k = cfg.summary_k
+    nn = {seed: emb.nearest_neighbours(emb.cosine_similarity(np.load(path)), k) for seed, path in embeddings.items()}
+    for a, bb in itertools.combinations(sorted(nn), 2):
+        for b in bands["band"]:
+            ids = np.flatnonzero(band_of == b)
+            rows.append({"band": b, "statistic": f"jaccard_k{k}", "seed_a": a, "seed_b": bb,
+                         "value": emb.jaccard(nn[a][ids], nn[bb][ids]), "items": len(ids)})
+    return pd.DataFrame(rows).merge(bands, on="band")
+
+
 SPLIT_ROWS = ("word_input", "word_decoder")  # per-example Fisher: the tied embedding's two uses
 
 
@@ -95,18 +172,29 @@ def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
 
 
 def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
-                    train_tokens: str, out: dict[str, str], cfg: StatsConfig,
-                    fishers_per_example: dict[int, str] | None = None) -> None:
-    """Compute and write every per-condition table named in TABLES."""
+                    fishers_per_example: dict[int, str], fisher_rows: dict[int, str], train_tokens: str,
+                    out: dict[str, str], replicates_out: str, cfg: StatsConfig, condition: str) -> None:
+    """Compute and write every per-condition table named in TABLES, and the bootstrap
+    replicates behind ci.tsv (.npz, statistic -> (B,))."""
+    from gfm_limits import confidence
+
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     tables = output_tables(predictions, train_tokens, cfg)
     emb_pairs, tables["topk"] = embedding_tables(embeddings, cfg)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
-    tables["fisher_per_example"] = fisher_table(fishers_per_example or fishers)
+    tables["fisher_per_example"] = fisher_table(fishers_per_example)
+    tables["cka"] = cka_table(embeddings, predictions, cfg.cka_sigma)
+    tables["bands"] = bands_table(predictions, embeddings, train_tokens, cfg)
+    seeds = sorted(predictions)
+    reps = confidence.condition_replicates([predictions[s] for s in seeds], [fisher_rows[s] for s in seeds], tables,
+                                           seeds, cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition)
+    tables["ci"] = confidence.ci_table(reps, cfg.confidence)
     for name in TABLES:
         _write(tables[name], out[name])
+    with atomic_path(replicates_out) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **{name: r for name, (_, _, r) in reps.items()})
     log.info("wrote %s", ", ".join(out[name] for name in TABLES))
 
 
@@ -118,7 +206,8 @@ def fisher_shares(fisher: pd.DataFrame) -> pd.DataFrame:
     """Per member: the Fisher share of embeddings, all transformer layers, and head."""
     fisher = fisher[~fisher["group"].isin(SPLIT_ROWS)]
     kind = fisher["group"].where(~fisher["group"].str.startswith("encoder."), "transformer")
-    return fisher.assign(part=kind).pivot_table(index="seed", columns="part", values="share", aggfunc="sum")
+    shares = fisher.assign(part=kind).pivot_table(index="seed", columns="part", values="share", aggfunc="sum")
+    return shares.reindex(columns=["embeddings", "transformer", "head"], fill_value=0.0)  # no layers: 0
 
 
 def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float) -> dict:
@@ -133,6 +222,8 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, t
         row |= _mean_std(tables["pairs"][col], col)
     topk = tables["topk"]
     row |= _mean_std(topk.loc[topk["k"] == k, "jaccard"], f"jaccard_k{k}")
+    for (space, kernel), sub in tables["cka"].groupby(["space", "kernel"]):
+        row |= _mean_std(sub["cka"], f"cka_{space}_{kernel}")
     shares = fisher_shares(tables["fisher"])
     for part in ("embeddings", "transformer", "head"):
         row |= _mean_std(shares[part], f"fisher_share_{part}")
@@ -148,12 +239,42 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, t
     return row
 
 
-def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1.0) -> pd.DataFrame:
-    """summary.tsv: one row per condition from the per-condition tables."""
-    rows = []
+def context_position(baselines: pd.DataFrame, model_bits_per_token: float) -> dict:
+    """Where a model sits between no context and the best baseline, per character of the raw
+    corpus: the held-out unigram cross-entropy of its tokens (markov0, no context), the lowest
+    held-out baseline (Markov over tokens or characters, or xz), and the model's own masked-token
+    cross-entropy; context_used = (no context - model) / (no context - best baseline)."""
+    tokens = baselines[baselines["unit"] == "token"]
+    chars_per_token = float(tokens["chars_per_symbol"].iloc[0])
+    held_out = baselines[baselines["baseline"] != "unigram_entropy"]  # the in-sample entropy is no prediction
+    best = held_out.loc[held_out["bits_per_char"].idxmin()]
+    none = float(tokens.loc[tokens["baseline"] == "markov0", "bits_per_char"].iloc[0])
+    model = model_bits_per_token / chars_per_token
+    return {"chars_per_token": chars_per_token, "bits_per_char_model": model, "bits_per_char_no_context": none,
+            "bits_per_char_best_baseline": float(best["bits_per_char"]),
+            "best_baseline": f"{best['unit']} {best['baseline']}",
+            "context_used": (none - model) / (none - float(best["bits_per_char"]))}
+
+
+def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1.0,
+              findings_out: str | None = None, comparisons: list[tuple[str, str]] = (),
+              level: float = 0.95, baselines: dict[str, str] | None = None) -> pd.DataFrame:
+    """summary.tsv: one row per condition from the per-condition tables; findings.tsv: each of
+    the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`."""
+    from gfm_limits import confidence
+
+    rows, replicates, estimates = [], {}, {}
     for condition, directory in stat_dirs.items():
         tables = {name: pd.read_csv(Path(directory) / f"{name}.tsv", sep="\t") for name in TABLES}
         rows.append(condition_summary(condition, tables, k, top_p))
+        if baselines:
+            rows[-1] |= context_position(pd.read_csv(baselines[condition], sep="\t"),
+                                         rows[-1]["cross_entropy_bits_mean"])
+        replicates[condition] = dict(np.load(Path(directory) / "replicates.npz"))
+        estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
     summary = pd.DataFrame(rows)
     _write(summary, out)
+    if findings_out is not None:
+        found = confidence.findings(replicates, estimates, list(comparisons), k, top_p, level)
+        _write(found, findings_out)
     return summary
