@@ -1,7 +1,15 @@
 # Helpers shared by the rules: wildcard constraints and the named input,
 # params and resources functions. The logic lives in scripts/gfm_limits
 # (the Snakefile has put scripts/ on sys.path and checked the config).
-from gfm_limits.config import comparisons, condition_model, source_kind, source_sha256, source_urls
+from gfm_limits.config import (
+    comparisons,
+    condition_model,
+    condition_seeds,
+    imported,
+    source_kind,
+    source_sha256,
+    source_urls,
+)
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
     baselines_resources,
@@ -23,11 +31,14 @@ wildcard_constraints:
     split="train|eval",
 
 
-SEEDS = config["seeds"]
 CONDITIONS = list(config["conditions"])
-# (condition, seed) of every member, in the order of expand(condition=..., seed=...)
-MEMBERS = [(c, s) for c in CONDITIONS for s in SEEDS]
+# conditions whose members train here, and those that analyse checkpoints trained elsewhere
+TRAINED = [c for c in CONDITIONS if not imported(config, c)]
+IMPORTED = [c for c in CONDITIONS if imported(config, c)]
+# (condition, seed) of every member; imported members are numbered 1..n
+MEMBERS = [(c, s) for c in CONDITIONS for s in condition_seeds(config, c)]
 MEMBER_DIRS = [f"{c}/seed{s}" for c, s in MEMBERS]
+TRAINED_MEMBERS = [(c, s) for c, s in MEMBERS if c in TRAINED]
 USED_SOURCES = sorted({c["source"] for c in config["conditions"].values()})
 
 
@@ -70,7 +81,7 @@ def corpus_params(wildcards):
 
 
 def tokenizer_params(wildcards):
-    kind = config["conditions"][wildcards.condition]["tokenizer"]
+    kind = config["conditions"][wildcards.condition].get("tokenizer")
     t = config["tokenizer"]
     return {"kind": kind, "vocab_size": t["bpe_vocab_size"], "k": t["kmer_k"]}
 
@@ -81,7 +92,7 @@ def model_params(wildcards):
 
 def tokenizer_corpus(wildcards):
     """BPE learns from the training corpus of the condition's source; k-mers need none."""
-    if config["conditions"][wildcards.condition]["tokenizer"] == "kmer":
+    if config["conditions"][wildcards.condition].get("tokenizer") == "kmer":
         return []
     return f"results/corpus/{source_of(wildcards)}/train.txt"
 
@@ -105,12 +116,30 @@ def source_file(pattern):
 
 
 def member_files(pattern):
-    """An input function: `pattern` for every seed of the wildcard's condition, in SEEDS order."""
+    """An input function: `pattern` for every member of the wildcard's condition, in seed order."""
 
     def inputs(wildcards):
-        return [pattern.format(condition=wildcards.condition, seed=s) for s in SEEDS]
+        return [
+            pattern.format(condition=wildcards.condition, seed=s)
+            for s in seeds_of(wildcards)
+        ]
 
     return inputs
+
+
+def seeds_of(wildcards):
+    return condition_seeds(config, wildcards.condition)
+
+
+def checkpoint_folder(wildcards):
+    """The imported member's Hugging Face folder."""
+    return config["conditions"][wildcards.condition]["checkpoints"][
+        int(wildcards.seed) - 1
+    ]
+
+
+def checkpoint_folders(wildcards):
+    return config["conditions"][wildcards.condition]["checkpoints"]
 
 
 def stats_tables(pattern="results/stats/{condition}/{table}.tsv"):

@@ -4,12 +4,10 @@ rule figures:
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
         findings="results/stats/findings.tsv",
-        baselines=expand("results/baselines/tokens/{condition}.tsv", condition=CONDITIONS),
-        curves=expand(
-            "results/models/{condition}/seed{seed}.curve.tsv",
-            condition=CONDITIONS,
-            seed=SEEDS,
+        baselines=expand(
+            "results/baselines/tokens/{condition}.tsv", condition=CONDITIONS
         ),
+        curves=[f"results/models/{c}/seed{s}.curve.tsv" for c, s in TRAINED_MEMBERS],
     output:
         **{
             f"{name}_png": report(
@@ -27,6 +25,6 @@ rule figures:
     params:
         conditions=CONDITIONS,
         dirs=expand("results/stats/{condition}", condition=CONDITIONS),
-        members=MEMBERS,
+        members=TRAINED_MEMBERS,
     script:
         "../scripts/plot_figures.py"

@@ -22,7 +22,7 @@ rule stats:
     resources:
         mem_mb=per_condition(stats_resources, "mem_mb"),
     params:
-        seeds=SEEDS,
+        seeds=seeds_of,
         stats=config["stats"],
     script:
         "../scripts/condition_stats.py"
@@ -34,7 +34,9 @@ rule summary:
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
         expand("results/stats/{condition}/replicates.npz", condition=CONDITIONS),
-        baselines=expand("results/baselines/tokens/{condition}.tsv", condition=CONDITIONS),
+        baselines=expand(
+            "results/baselines/tokens/{condition}.tsv", condition=CONDITIONS
+        ),
     output:
         summary=report(
             "results/stats/summary.tsv",

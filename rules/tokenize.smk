@@ -5,6 +5,8 @@ rule tokenizer:
         "results/tokenizers/{condition}.json",
     log:
         "results/logs/tokenizer/{condition}.log",
+    wildcard_constraints:
+        condition=_names(TRAINED),
     conda:
         "../envs/tokenize.yaml"
     resources:

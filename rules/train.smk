@@ -10,6 +10,8 @@ rule train:
         "results/logs/train/{condition}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{condition}/seed{seed}.tsv"
+    wildcard_constraints:
+        condition=_names(TRAINED),
     conda:
         "../envs/train.yaml"
     threads: 1

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-CONDITIONS = ["text_bpe", "dna_bpe", "dna_kmer"]
+CONDITIONS = ["text_bpe", "dna_bpe", "dna_kmer", "dna_bpe_untied", "dna_bpe_nolayers"]
 DNA = ROOT / "resources" / "dna" / "tair10_chr1_3Mbp.fa.gz"
 TEXT = ROOT / "resources" / "text" / "wiki_summaries.jsonl.gz"
 

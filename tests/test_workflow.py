@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config
+from gfm_limits.layout import FIGURES
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def test_every_output_is_written(run):
     assert list(summary["condition"]) == CONDITIONS
     assert (summary["members"] == 2).all()
     assert summary.filter(like="_mean").notna().all().all()
-    for name in ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves"):
+    for name in FIGURES:
         for ext in ("png", "pdf"):
             assert (root / f"results/figures/{name}.{ext}").stat().st_size > 1000
     fisher = pd.read_csv(root / "results/stats/dna_kmer/fisher.tsv", sep="\t")
@@ -42,6 +43,74 @@ def test_every_output_is_written(run):
     assert summary["fisher_pe_word_decoder_part_mean"].between(0, 1).all()
     js = pd.read_csv(root / "results/stats/text_bpe/js.tsv", sep="\t")
     assert len(js) == 1 * 11 and js["js_distance"].between(0, 1).all()
+
+
+def test_controls_untied_and_no_layer_models_change_only_the_model(run):
+    root, _ = run
+    untied = pd.read_csv(root / "results/stats/dna_bpe_untied/fisher_per_example.tsv", sep="\t")
+    for _, member in untied.groupby("seed"):  # the decoder is its own matrix, counted in the head
+        value = dict(zip(member["group"], member["fisher"]))
+        assert value["head"] >= value["word_decoder"] > 0 and value["embeddings"] >= value["word_input"] > 0
+    config = json.loads((root / "results/models/dna_bpe_untied/seed1/config.json").read_text())
+    assert config["tie_word_embeddings"] is False
+    no_layers = pd.read_csv(root / "results/stats/dna_bpe_nolayers/fisher.tsv", sep="\t")
+    assert set(no_layers["group"]) == {"embeddings", "head"}
+    summary = pd.read_csv(root / "results/stats/summary.tsv", sep="\t").set_index("condition")
+    assert summary.loc["dna_bpe_nolayers", "fisher_share_transformer_mean"] == 0.0
+    tokens = np.load(root / "results/tokens/dna_bpe/train.npy")  # the same data as dna_bpe
+    assert np.array_equal(tokens, np.load(root / "results/tokens/dna_bpe_untied/train.npy"))
+
+
+def test_intervals_findings_bands_cka_and_baselines(run):
+    root, _ = run
+    summary = pd.read_csv(root / "results/stats/summary.tsv", sep="\t").set_index("condition")
+    for condition in CONDITIONS:
+        ci = pd.read_csv(root / f"results/stats/{condition}/ci.tsv", sep="\t").set_index("statistic")
+        for stat in ("kl_uniform_bits", "cross_entropy_bits", "js_p1", "spearman", "fisher_share_embeddings",
+                     "fisher_pe_share_embeddings", "cka_static_linear"):  # the point estimate is the summary's mean
+            assert ci.loc[stat, "estimate"] == pytest.approx(summary.loc[condition, f"{stat}_mean"], rel=1e-6)
+        assert (ci["ci_low"] <= ci["ci_high"]).all() and (ci["n_boot"] > 0).all()
+        # bands: the position-weighted mean of a member's per-band cross-entropy is its overall one
+        bands = pd.read_csv(root / f"results/stats/{condition}/bands.tsv", sep="\t")
+        ce = bands[bands["statistic"] == "cross_entropy_bits"]
+        outputs = pd.read_csv(root / f"results/stats/{condition}/outputs.tsv", sep="\t").set_index("seed")
+        for seed, member in ce.groupby("seed_a"):
+            overall = np.average(member["value"], weights=member["items"])
+            assert overall == pytest.approx(outputs.loc[seed, "cross_entropy_bits"], rel=1e-6)
+        cka = pd.read_csv(root / f"results/stats/{condition}/cka.tsv", sep="\t")
+        assert set(cka["space"]) == {"static", "contextual"} and cka["cka"].between(0, 1).all()
+        baselines = pd.read_csv(root / f"results/baselines/tokens/{condition}.tsv", sep="\t")
+        for unit in ("token", "char"):
+            names = set(baselines.loc[baselines["unit"] == unit, "baseline"])
+            assert {f"markov{k}" for k in range(6)} <= names
+        assert "xz" in set(baselines["baseline"])
+    assert summary["context_used"].notna().all()
+    findings = pd.read_csv(root / "results/stats/findings.tsv", sep="\t")
+    assert set(zip(findings["dna"], findings["text"])) == {("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe")}
+    assert findings["holds"].isin([True, False]).all()
+    assert (findings["ci_low"] <= findings["ci_high"]).all()
+
+
+def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
+    """HF folders given as `checkpoints` (here the tiny run's own members) go through the same
+    extract and stats: the same outputs as when the pipeline trained them."""
+    root, config_path = run
+    config = yaml.safe_load(config_path.read_text())
+    config["conditions"] = {
+        "dna_elsewhere": {"source": "dna", "checkpoints": [str(root / f"results/models/dna_bpe/seed{s}") for s in (1, 2)]},
+        "text_elsewhere": {"source": "text", "checkpoints": [str(root / f"results/models/text_bpe/seed{s}")
+                                                              for s in (1, 2)]}}
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule train:" not in result.stdout + result.stderr
+    for ours, theirs in (("dna_bpe", "dna_elsewhere"), ("text_bpe", "text_elsewhere")):
+        expected = pd.read_csv(root / f"results/stats/{ours}/outputs.tsv", sep="\t")
+        found = pd.read_csv(tmp_path / f"results/stats/{theirs}/outputs.tsv", sep="\t")
+        pd.testing.assert_frame_equal(found, expected, rtol=1e-6)
+    findings = pd.read_csv(tmp_path / "results/stats/findings.tsv", sep="\t")
+    assert set(findings["dna"]) == {"dna_elsewhere"}
 
 
 def test_members_share_positions_and_differ_in_weights(run):
@@ -129,16 +198,25 @@ def test_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.parametrize("name, sources, conditions", [("paper.yaml", 2, 3), ("paper_v2.yaml", 4, 5)])
-def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, name, sources, conditions):
-    """config/paper.yaml (and v2): every condition x 5 members and the analysis, planned without
-    any network access (the sources are https URLs; a dry run fetches nothing)."""
-    result = snakemake(tmp_path, "-n", "--configfile", str(ROOT / "config" / name), timeout=300)
+@pytest.mark.parametrize("names, sources, conditions, released", [
+    (["paper.yaml"], 2, 7, 0), (["paper_v2.yaml"], 4, 9, 0), (["paper.yaml", "released.yaml"], 2, 7, 2)])
+def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, released):
+    """config/paper.yaml (and v2, and the paper's released models beside paper.yaml): every
+    condition x 5 members and the analysis, planned without any network access (the sources are
+    https URLs; a dry run fetches nothing)."""
+    for kind in ("text", "dna")[:released]:  # released.yaml reads downloaded folders
+        for i in range(1, 6):
+            (tmp_path / f"checkpoints/mrochk/bert-90M-{kind}-bpe-{i}").mkdir(parents=True)
+    result = snakemake(tmp_path, "-n", "--configfile", *[str(ROOT / "config" / n) for n in names], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
-    assert job_counts(out) == {"fetch": sources, "corpus": sources, "tokenizer": conditions, "encode": 2 * conditions,
-                               "train": 5 * conditions, "eval_masks": conditions, "extract": 5 * conditions,
-                               "stats": conditions, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
+    every = conditions + released
+    expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": conditions,
+                "encode": 2 * every, "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
+                "baselines": every, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
+    if released:
+        expected |= {"import_tokenizer": released, "import_model": 5 * released}
+    assert job_counts(out) == expected
     train = out.split("rule train:")[1].split("\n\n")[0]
     assert "gpu=1" in train and "runtime=" in train and "mem_mb=" in train
     assert not (tmp_path / "results").exists()

@@ -101,16 +101,31 @@ def source_sha256(entry: dict) -> list[str | None]:
 
 
 def condition_model(config: dict, condition: str) -> dict:
-    """The model keys of one condition: the top-level `model` with the condition's own changes."""
+    """The model keys of one condition: the top-level `model` with the condition's own changes
+    (for imported checkpoints, an estimate for cluster resources only)."""
     return {**config["model"], **config["conditions"][condition].get("model", {})}
+
+
+def imported(config: dict, condition: str) -> bool:
+    """Whether the condition's members are checkpoints trained elsewhere."""
+    return "checkpoints" in config["conditions"][condition]
+
+
+def condition_seeds(config: dict, condition: str) -> list[int]:
+    """The member numbers of a condition: `seeds`, or 1..n for n checkpoints."""
+    if imported(config, condition):
+        return list(range(1, len(config["conditions"][condition]["checkpoints"]) + 1))
+    return list(config["seeds"])
 
 
 def comparisons(config: dict) -> list[tuple[str, str]]:
     """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
     the comparisons behind the paper's findings."""
     kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
+    model = {name: ("imported",) if imported(config, name) else condition_model(config, name)
+             for name in config["conditions"]}  # imported checkpoints compare with each other
     return [(d, t) for d in config["conditions"] for t in config["conditions"]
-            if kinds[d] == "dna" and kinds[t] == "text" and condition_model(config, d) == condition_model(config, t)]
+            if kinds[d] == "dna" and kinds[t] == "text" and model[d] == model[t]]
 
 
 def _check_source(name: str, entry: dict) -> None:
@@ -135,7 +150,13 @@ def check_consistency(config: dict) -> None:
         if cond["source"] not in sources:
             raise InputError(f"config: conditions.{name}.source: no source named {cond['source']!r} "
                              f"(sources: {', '.join(sources)})")
-        if cond["tokenizer"] == "kmer" and source_kind(sources[cond["source"]]) != "dna":
+        if ("tokenizer" in cond) == ("checkpoints" in cond):
+            raise InputError(f"config: conditions.{name}: give exactly one of tokenizer (train here) and "
+                             f"checkpoints (analyse models trained elsewhere)")
+        if "checkpoints" in cond and "model" in cond:
+            raise InputError(f"config: conditions.{name}: model changes apply to training; checkpoints bring "
+                             f"their own model")
+        if cond.get("tokenizer") == "kmer" and source_kind(sources[cond["source"]]) != "dna":
             raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")
     for name in config["conditions"]:
         _check_model(config, name)

@@ -92,6 +92,10 @@ def plot_embeddings(stat_dirs, ax) -> None:
 def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     import seaborn as sns
 
+    if not curves:
+        ax.text(0.5, 0.5, "every condition analyses checkpoints trained elsewhere", ha="center", va="center")
+        ax.set_axis_off()
+        return
     df = pd.concat([pd.read_csv(p, sep="\t").assign(condition=c, seed=s) for (c, s), p in curves.items()])
     sns.lineplot(data=df, x="tokens", y="loss", hue="condition", hue_order=list(dict.fromkeys(c for c, _ in curves)),
                  units="seed", estimator=None, lw=0.8, ax=ax)
