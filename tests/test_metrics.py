@@ -115,3 +115,29 @@ def test_js_distance_for_all_top_p_equals_row_by_row_truncation():
         expected = [jensenshannon(_paper_top_p(a, top_p), _paper_top_p(b, top_p), base=2) for a, b in zip(p, q)]
         np.testing.assert_allclose(batched[top_p], expected, atol=1e-12)
         np.testing.assert_allclose(metrics.js_distance(p, q, top_p), expected, atol=1e-12)
+
+
+def test_frequency_bands_by_hand():
+    from gfm_limits.stats import frequency_bands
+
+    # ids 0..4 are special; 5..10 seen 6, 5, 4, 3, 2, 0 times
+    tokens = np.array([5] * 6 + [6] * 5 + [7] * 4 + [8] * 3 + [9] * 2 + [2, 3])
+    band, table = frequency_bands(tokens, 11, 3)
+    assert list(band) == [-1] * 5 + [0, 0, 1, 1, 2, 2]
+    assert list(table["count_max"]) == [6, 4, 2] and list(table["count_min"]) == [5, 3, 0]
+    assert table["train_share"].tolist() == pytest.approx([11 / 20, 7 / 20, 2 / 20])
+
+
+def test_context_position_by_hand():
+    import pandas as pd
+
+    from gfm_limits.stats import context_position
+
+    baselines = pd.DataFrame({
+        "unit": ["token", "token", "token", "char", "char"],
+        "baseline": ["unigram_entropy", "markov0", "markov1", "markov2", "xz"],
+        "chars_per_symbol": [4.0, 4.0, 4.0, 1.0, 1.0],
+        "bits_per_char": [0.5, 3.0, 2.5, 2.0, 2.2]})  # the in-sample entropy (0.5) is no prediction
+    found = context_position(baselines, model_bits_per_token=10.0)  # 2.5 bits per char
+    assert found["best_baseline"] == "char markov2" and found["bits_per_char_best_baseline"] == 2.0
+    assert found["bits_per_char_model"] == 2.5 and found["context_used"] == pytest.approx((3.0 - 2.5) / (3.0 - 2.0))

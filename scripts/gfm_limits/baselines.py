@@ -301,13 +301,16 @@ def token_baselines(train_npy, eval_npy, eval_txt, eval_stats, tokenizer_json, c
 
     from gfm_limits.files import atomic_path
 
-    def first(seqs: list[np.ndarray], limit: int) -> list[np.ndarray]:
+    def first(path, limit: int) -> list[np.ndarray]:
+        """The token runs of the first rows holding `limit` tokens (memory-mapped: a paper-scale
+        token array is not read whole), ids shifted past the special tokens (never predicted)."""
+        rows = np.load(path, mmap_mode="r")
+        rows = np.asarray(rows[: limit // max(rows.shape[1] - 2, 1) + 1])
+        seqs = token_sequences(rows, n_special)
         ends = np.cumsum([len(s) for s in seqs])
-        return seqs[: int(np.searchsorted(ends, limit)) + 1]
+        return [s.astype(np.int64) - n_special for s in seqs[: int(np.searchsorted(ends, limit)) + 1]]
 
-    # ids shifted past the special tokens (never predicted), so V counts the predictable tokens
-    train = [s.astype(np.int64) - n_special for s in first(token_sequences(np.load(train_npy), n_special), max_train)]
-    test = [s.astype(np.int64) - n_special for s in first(token_sequences(np.load(eval_npy), n_special), max_eval)]
+    train, test = first(train_npy, max_train), first(eval_npy, max_eval)
     with open(tokenizer_json, encoding="utf-8") as handle:
         vocab_size = len(json.load(handle)["model"]["vocab"]) - n_special
     with open(eval_txt, encoding="utf-8") as handle:

@@ -134,28 +134,32 @@ def plot_confidence(stat_dirs, fig) -> None:
     fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and examples resampled)")
 
 
-def plot_findings(findings_path, ax) -> None:
+def plot_findings(findings_path, fig) -> None:
+    """One panel per statistic: each DNA - text difference with its interval, green where the
+    finding holds at the table's level, red where it does not."""
     df = pd.read_csv(findings_path, sep="\t")
     if df.empty:
+        ax = fig.subplots()
         ax.text(0.5, 0.5, "no DNA and text conditions of the same model to compare", ha="center", va="center")
         ax.set_axis_off()
         return
-    df["label"] = df["statistic"] + ": " + df["dna"] + " vs " + df["text"]
-    scale = df["text_estimate"].abs().where(lambda v: v > 0, 1.0)  # relative to the text condition
-    df = df.assign(estimate=df["difference"] / scale, ci_low=df["ci_low"] / scale, ci_high=df["ci_high"] / scale)
-    y = {label: i for i, label in enumerate(df["label"])}
-    for holds, colour in ((True, "C2"), (False, "C3")):
-        sub = df[df["holds"] == holds]
-        ax.hlines([y[v] for v in sub["label"]], sub["ci_low"], sub["ci_high"], color=colour, lw=2)
-        ax.plot(sub["estimate"], [y[v] for v in sub["label"]], "o", color=colour,
-                label="holds" if holds else "does not hold")
-    ax.set_yticks(list(y.values()), list(y))
-    ax.invert_yaxis()
-    ax.axvline(0, color="grey", lw=1)
-    ax.set(xlabel="(DNA - text) / |text|, with the interval of the difference",
-           title=f"The paper's findings at {float(df['level'].iloc[0]):.0%} confidence")
-    ax.legend(fontsize=8)
-    ax.tick_params(axis="y", labelsize=7)
+    df["label"] = df["dna"] + " - " + df["text"]
+    stats = list(dict.fromkeys(df["statistic"]))
+    cols = 4
+    axes = fig.subplots((len(stats) + cols - 1) // cols, cols, squeeze=False).ravel()
+    for ax, stat in zip(axes, stats):
+        sub = df[df["statistic"] == stat].reset_index(drop=True)
+        colour = sub["holds"].map({True: "C2", False: "C3"})
+        ax.hlines(sub.index, sub["ci_low"], sub["ci_high"], color=colour, lw=2)
+        ax.scatter(sub["difference"], sub.index, color=colour, zorder=3)
+        ax.axvline(0, color="grey", lw=1)
+        ax.set_yticks(sub.index, sub["label"], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(f"{stat} ({sub['claim'].iloc[0]})\n{sub['finding'].iloc[0]}", fontsize=8)
+    for ax in axes[len(stats):]:
+        ax.set_visible(False)
+    fig.suptitle(f"The paper's findings, DNA - text with {float(df['level'].iloc[0]):.0%} intervals: "
+                 "green holds, red does not")
 
 
 def plot_bands(stat_dirs, axes) -> None:
@@ -249,9 +253,8 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     _save(fig, out_dir, "confidence")
     plt.close(fig)
     if findings_path is not None:
-        rows = len(pd.read_csv(findings_path, sep="\t"))
-        fig, ax = plt.subplots(figsize=(9, 1.5 + 0.3 * rows), layout="constrained")
-        plot_findings(findings_path, ax)
+        fig = plt.figure(figsize=(18, 7), layout="constrained")
+        plot_findings(findings_path, fig)
         _save(fig, out_dir, "findings")
         plt.close(fig)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from gfm_limits.config import condition_model
+from gfm_limits.config import condition_model, condition_seeds
 
 GPU_FLOPS = 1e14  # sustained FLOP/s assumed for the runtime bound
 STARTUP_MIN = 10  # minutes for start-up, loading and saving
@@ -66,13 +66,16 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
 
 
 def stats_resources(config: dict, condition: str) -> dict[str, int]:
-    """mem_mb for the statistics of one condition: all members' distributions and
-    two (V, V) float64 similarity matrices per pair."""
+    """mem_mb for the statistics of one condition: all members' distributions, the (V, V)
+    float64 similarity matrices of every member, the RBF CKA kernels, and the bootstrap's
+    example draws (replicates x positions)."""
     e = config["extract"]
     vocab = vocab_size(config, condition)
-    members = len(config["seeds"])
+    members = len(condition_seeds(config, condition))
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
-    mem_mb = 2000 + math.ceil((members * positions * vocab * 4 * 3 + members * vocab * vocab * 8) / 1e6)
+    kernels = 6 * vocab * vocab * 8
+    draws = config["stats"]["bootstrap"] * positions * 8 * 2
+    mem_mb = 2000 + math.ceil((members * positions * vocab * 4 * 3 + members * vocab * vocab * 8 + kernels + draws) / 1e6)
     return {"mem_mb": mem_mb}
 
 
