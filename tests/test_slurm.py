@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SNAKEMAKE, job_counts, tiny_workflow
+from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, tiny_workflow
 from localslurm import LocalSlurm
 from gfm_limits.layout import TABLES
 
@@ -77,7 +77,7 @@ def test_results_equal_the_local_run(slurm_run, run):
     slurm_root, _, _ = slurm_run
     local_root, _ = run
     tables = sorted((local_root / "results" / "stats").rglob("*.tsv"))
-    assert len(tables) == 1 + 3 * len(TABLES)  # the summary and every condition's tables
+    assert len(tables) == 2 + len(CONDITIONS) * len(TABLES)  # summary, findings and every condition's tables
     for table in tables:
         other = slurm_root / table.relative_to(local_root)
         pd.testing.assert_frame_equal(pd.read_csv(table, sep="\t"), pd.read_csv(other, sep="\t"), rtol=1e-6)

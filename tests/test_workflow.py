@@ -149,7 +149,8 @@ def test_changing_a_stats_option_reruns_only_stats_figures_and_provenance(run, t
     path = tmp_path / "edited.yaml"
     path.write_text(yaml.safe_dump(edited, sort_keys=False))
     result = snakemake(root, "--configfile", str(path), "-n")
-    assert job_counts(result.stdout) == {"stats": 3, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
+    n = len(CONDITIONS)
+    assert job_counts(result.stdout) == {"stats": n, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
 
 
 def test_adding_a_seed_adds_one_training_job_per_condition(run, tmp_path):
@@ -159,8 +160,8 @@ def test_adding_a_seed_adds_one_training_job_per_condition(run, tmp_path):
     path = tmp_path / "seeds.yaml"
     path.write_text(yaml.safe_dump(edited, sort_keys=False))
     counts = job_counts(snakemake(root, "--configfile", str(path), "-n").stdout)
-    assert counts["train"] == 3 and counts["extract"] == 3
-    assert "tokenizer" not in counts and "encode" not in counts
+    assert counts["train"] == len(CONDITIONS) and counts["extract"] == len(CONDITIONS)
+    assert "tokenizer" not in counts and "encode" not in counts and "baselines" not in counts
 
 
 def test_report_gathers_the_figures(run):
