@@ -65,3 +65,30 @@ def test_check_config_fills_top_level_defaults():
     check_config(config, ROOT / "config" / "schema.yaml")
     assert list(config["conditions"]) == ["text_bpe", "dna_bpe", "dna_kmer"]
     assert config["model"]["hidden_size"] == 768 and config["encode"]["seq_len"] == 512
+
+
+def test_findings_compare_dna_and_text_conditions_of_the_same_model():
+    from gfm_limits.config import comparisons, condition_model, condition_seeds
+
+    config = copy.deepcopy(CONFIG)
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    assert comparisons(config) == [("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
+                                   ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers")]
+    assert condition_model(config, "dna_bpe_nolayers") == {**config["model"], "num_layers": 0}
+    config["conditions"]["elsewhere"] = {"source": "dna", "checkpoints": ["a", "b", "c", "d"]}
+    assert condition_seeds(config, "elsewhere") == [1, 2, 3, 4] and condition_seeds(config, "dna_bpe") == [1, 2, 3]
+    assert ("elsewhere", "text_bpe") not in comparisons(config)  # a model trained elsewhere is not ours
+
+
+@pytest.mark.parametrize("condition, message", [
+    ({"source": "dna"}, "give exactly one of tokenizer .train here. and checkpoints"),
+    ({"source": "dna", "tokenizer": "bpe", "checkpoints": ["a", "b"]}, "give exactly one of tokenizer"),
+    ({"source": "dna", "checkpoints": ["a", "b"], "model": {"num_layers": 0}}, "checkpoints bring their own model"),
+    ({"source": "dna", "tokenizer": "bpe", "model": {"num_heads": 5}}, "conditions.c.model.num_heads must divide"),
+])
+def test_contradictory_conditions_are_named(condition, message):
+    config = copy.deepcopy(CONFIG)
+    config["conditions"] = {"c": condition}
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    with pytest.raises(InputError, match=message):
+        check_consistency(config)
