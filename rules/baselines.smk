@@ -20,11 +20,11 @@ rule char_baselines:
 
 rule baselines:
     input:
-        train="results/tokens/{condition}/train.npy",
-        eval="results/tokens/{condition}/eval.npy",
-        eval_stats="results/tokens/{condition}/eval.json",
+        train=tokens_file("results/tokens/{condition}/train.npy"),
+        eval=tokens_file("results/tokens/{condition}/eval.npy"),
+        eval_stats=tokens_file("results/tokens/{condition}/eval.json"),
         eval_text=split_corpus_of("eval"),
-        tokenizer="results/tokenizers/{condition}.json",
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
         chars=source_file("results/baselines/chars/{source}.tsv"),
     output:
         report(

@@ -9,6 +9,7 @@ from gfm_limits.config import (
     source_kind,
     source_sha256,
     source_urls,
+    token_condition,
 )
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
@@ -39,6 +40,8 @@ IMPORTED = [c for c in CONDITIONS if imported(config, c)]
 MEMBERS = [(c, s) for c in CONDITIONS for s in condition_seeds(config, c)]
 MEMBER_DIRS = [f"{c}/seed{s}" for c, s in MEMBERS]
 TRAINED_MEMBERS = [(c, s) for c, s in MEMBERS if c in TRAINED]
+# conditions with their own tokenizer and token arrays; the others (controls) use these
+TOKENIZED = list(dict.fromkeys(token_condition(config, c) for c in CONDITIONS))
 USED_SOURCES = sorted({c["source"] for c in config["conditions"].values()})
 
 
@@ -123,6 +126,15 @@ def member_files(pattern):
             pattern.format(condition=wildcards.condition, seed=s)
             for s in seeds_of(wildcards)
         ]
+
+    return inputs
+
+
+def tokens_file(pattern):
+    """An input function: `pattern` for the condition whose tokens this condition uses."""
+
+    def inputs(wildcards):
+        return pattern.format(condition=token_condition(config, wildcards.condition))
 
     return inputs
 

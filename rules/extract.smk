@@ -1,7 +1,7 @@
 rule eval_masks:
     input:
-        tokens="results/tokens/{condition}/eval.npy",
-        tokenizer="results/tokenizers/{condition}.json",
+        tokens=tokens_file("results/tokens/{condition}/eval.npy"),
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
     output:
         "results/extract/{condition}/masks.npz",
     log:

@@ -11,7 +11,7 @@ rule stats:
         fisher_rows=member_files(
             "results/extract/{condition}/seed{seed}/fisher_rows.npz"
         ),
-        tokens="results/tokens/{condition}/train.npy",
+        tokens=tokens_file("results/tokens/{condition}/train.npy"),
     output:
         **stats_tables(),
         replicates="results/stats/{condition}/replicates.npz",

@@ -6,7 +6,7 @@ rule tokenizer:
     log:
         "results/logs/tokenizer/{condition}.log",
     wildcard_constraints:
-        condition=_names(TRAINED),
+        condition=_names([c for c in TOKENIZED if c in TRAINED]),
     conda:
         "../envs/tokenize.yaml"
     resources:
@@ -26,6 +26,8 @@ rule encode:
         stats="results/tokens/{condition}/{split}.json",
     log:
         "results/logs/encode/{condition}/{split}.log",
+    wildcard_constraints:
+        condition=_names(TOKENIZED),
     conda:
         "../envs/tokenize.yaml"
     resources:

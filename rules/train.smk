@@ -1,8 +1,8 @@
 rule train:
     input:
-        tokens="results/tokens/{condition}/train.npy",
-        token_stats="results/tokens/{condition}/train.json",
-        tokenizer="results/tokenizers/{condition}.json",
+        tokens=tokens_file("results/tokens/{condition}/train.npy"),
+        token_stats=tokens_file("results/tokens/{condition}/train.json"),
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
     output:
         model=directory("results/models/{condition}/seed{seed}"),
         curve="results/models/{condition}/seed{seed}.curve.tsv",

@@ -57,8 +57,12 @@ def test_controls_untied_and_no_layer_models_change_only_the_model(run):
     assert set(no_layers["group"]) == {"embeddings", "head"}
     summary = pd.read_csv(root / "results/stats/summary.tsv", sep="\t").set_index("condition")
     assert summary.loc["dna_bpe_nolayers", "fisher_share_transformer_mean"] == 0.0
-    tokens = np.load(root / "results/tokens/dna_bpe/train.npy")  # the same data as dna_bpe
-    assert np.array_equal(tokens, np.load(root / "results/tokens/dna_bpe_untied/train.npy"))
+    # the controls train on dna_bpe's very tokens, encoded once
+    assert not (root / "results/tokens/dna_bpe_untied").exists()
+    assert not (root / "results/tokenizers/dna_bpe_nolayers.json").exists()
+    records = [json.loads((root / f"results/models/{c}/seed1/training.json").read_text())
+               for c in ("dna_bpe", "dna_bpe_untied")]
+    assert records[0]["tokens_sha256"] == records[1]["tokens_sha256"]
 
 
 def test_intervals_findings_bands_cka_and_baselines(run):
@@ -199,9 +203,10 @@ def test_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
-@pytest.mark.parametrize("names, sources, conditions, released", [
-    (["paper.yaml"], 2, 7, 0), (["paper_v2.yaml"], 4, 9, 0), (["paper.yaml", "released.yaml"], 2, 7, 2)])
-def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, released):
+@pytest.mark.parametrize("names, sources, conditions, tokenized, released", [
+    (["paper.yaml"], 2, 7, 3, 0), (["paper_v2.yaml"], 4, 9, 5, 0), (["paper.yaml", "released.yaml"], 2, 7, 3, 2)])
+def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, tokenized,
+                                                              released):
     """config/paper.yaml (and v2, and the paper's released models beside paper.yaml): every
     condition x 5 members and the analysis, planned without any network access (the sources are
     https URLs; a dry run fetches nothing)."""
@@ -212,8 +217,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     every = conditions + released
-    expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": conditions,
-                "encode": 2 * every, "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
+    expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
+                "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
                 "baselines": every, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}

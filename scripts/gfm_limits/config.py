@@ -106,6 +106,17 @@ def condition_model(config: dict, condition: str) -> dict:
     return {**config["model"], **config["conditions"][condition].get("model", {})}
 
 
+def token_condition(config: dict, condition: str) -> str:
+    """The condition whose tokenizer and token arrays this one uses: the first condition with
+    the same source and tokenizer (controls that change only the model share them, so they see
+    the very same tokens and are not re-encoded); itself for imported checkpoints."""
+    if imported(config, condition):
+        return condition
+    own = config["conditions"][condition]
+    return next(name for name, c in config["conditions"].items()
+                if not imported(config, name) and (c["source"], c["tokenizer"]) == (own["source"], own["tokenizer"]))
+
+
 def imported(config: dict, condition: str) -> bool:
     """Whether the condition's members are checkpoints trained elsewhere."""
     return "checkpoints" in config["conditions"][condition]
