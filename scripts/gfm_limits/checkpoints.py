@@ -18,24 +18,15 @@ from and the sha256 of every file read).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
 from pathlib import Path
 
-from gfm_limits.files import InputError, atomic_path
+from gfm_limits.files import InputError, atomic_path, sha256sum
 from gfm_limits.layout import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_tokenizer(path: Path) -> None:
@@ -58,7 +49,7 @@ def import_tokenizer(folders: list[str], out) -> None:
     paths = [Path(f) / "tokenizer.json" for f in folders]
     for path in paths:
         check_tokenizer(path)
-    digests = {str(p): _sha256(p) for p in paths}
+    digests = {str(p): sha256sum(p) for p in paths}
     if len(set(digests.values())) > 1:
         raise InputError(f"the checkpoints of one condition must share one tokenizer; they differ: {digests}")
     with atomic_path(out) as tmp:
@@ -88,7 +79,7 @@ def import_member(folder, out_dir, seq_len: int) -> None:
                          f"encode.seq_len {seq_len}; lower encode.seq_len")
     model = from_hf(hf)
     record = {"imported_from": str(folder.resolve()),
-              "files": {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")},
+              "files": {p.name: sha256sum(p) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")},
               "model": {k: getattr(model.cfg, k) for k in model.cfg.__dataclass_fields__}}
     with atomic_path(out_dir, directory=True) as tmp:
         save_pretrained(model, hf.config.pad_token_id or 0, tmp)
