@@ -91,7 +91,10 @@ class Bert(nn.Module):
     def logits_at(self, hidden, index, decoder=None):  # (B, T, H), (K,) flat positions -> (K, V)
         """`decoder` (V, H) replaces the tied word embedding in the output projection only
         (to tell apart the two uses of the tied matrix); default: the model's decoder."""
-        x = hidden.flatten(0, 1)[index]  # (K, H)
+        return self.head(hidden.flatten(0, 1)[index], decoder)
+
+    def head(self, x, decoder=None):  # (K, H) final hidden states -> (K, V)
+        """The MLM head: transform, LayerNorm and the output projection."""
         x = self.head_norm(F.gelu(self.head_dense(x)))
         return F.linear(x, self.decoder_weight if decoder is None else decoder, self.head_bias)
 
@@ -234,15 +237,22 @@ def autocast(device, precision: str = "bf16"):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and precision == "bf16")
 
 
+def masked_hidden(model: Bert, input_ids, selected, precision: str = "fp32"):
+    """Final hidden states (contextual embeddings) at the selected positions: input_ids (B, T),
+    selected (B, T) bool -> (M, H) fp32. With precision bf16 the encoder runs under bf16
+    autocast on a GPU."""
+    with autocast(input_ids.device, precision):
+        hidden = model.encode(input_ids)  # (B, T, H)
+    return hidden.float().flatten(0, 1)[flat_index(selected)]
+
+
 def masked_logits(model: Bert, input_ids, selected, precision: str = "fp32"):
     """MLM logits at the selected positions: input_ids (B, T), selected (B, T) bool -> (M, V) fp32.
 
     With precision bf16 the encoder runs under bf16 autocast on a GPU; the head
     and the logits stay in fp32, where near-uniform distributions need the digits.
     """
-    with autocast(input_ids.device, precision):
-        hidden = model.encode(input_ids)  # (B, T, H)
-    return model.logits_at(hidden.float(), flat_index(selected))
+    return model.head(masked_hidden(model, input_ids, selected, precision))
 
 
 def flops_per_token(cfg: ModelConfig, vocab_size: int, seq_len: int, mask_prob: float) -> float:

@@ -64,20 +64,17 @@ def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id:
     masked positions, (min(n_hidden, M), H) float32."""
     import torch
 
-    from gfm_limits.model import autocast, flat_index
+    from gfm_limits.model import masked_hidden
 
     model.eval()
     out, hidden = [], []
     kept = 0
     with torch.no_grad():
         for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
-            with autocast(inputs.device, precision):
-                states = model.encode(inputs).float()  # (B, T, H)
-            index = flat_index(selected)
-            out.append(torch.softmax(model.logits_at(states, index), dim=-1).cpu().numpy())  # (M_batch, V)
+            states = masked_hidden(model, inputs, selected, precision)  # (M_batch, H)
+            out.append(torch.softmax(model.head(states), dim=-1).cpu().numpy())  # (M_batch, V)
             if kept < n_hidden:
-                hidden.append(states.flatten(0, 1)[index][: n_hidden - kept].cpu().numpy())
+                hidden.append(states[: n_hidden - kept].cpu().numpy())
                 kept += len(hidden[-1])
-    width = model.cfg.hidden_size
-    hidden = np.concatenate(hidden) if hidden else np.zeros((0, width), dtype=np.float32)
+    hidden = np.concatenate(hidden) if hidden else np.zeros((0, model.cfg.hidden_size), dtype=np.float32)
     return np.concatenate(out), rows[predict].astype(np.int64), hidden
