@@ -92,3 +92,13 @@ def test_contradictory_conditions_are_named(condition, message):
     validate(config, str(ROOT / "config" / "schema.yaml"))
     with pytest.raises(InputError, match=message):
         check_consistency(config)
+
+
+@pytest.mark.parametrize("stats, message", [({"top_k": [1, 5], "summary_k": 10}, "stats.summary_k .10. must be one of"),
+                                            ({"top_p": [0.5], "summary_top_p": 1.0}, "stats.summary_top_p .1.0. must be")])
+def test_summary_statistics_must_be_among_the_computed_ones(stats, message):
+    config = copy.deepcopy(CONFIG)
+    config["stats"] = stats
+    validate(config, str(ROOT / "config" / "schema.yaml"))
+    with pytest.raises(InputError, match=message):
+        check_consistency(config)

@@ -483,13 +483,15 @@ def put(config: dict, keys: tuple, value) -> None:
 
 
 def assert_names_key(err: Exception, keys: tuple) -> None:
-    """An InputError names the dotted key (or a key under it); a WorkflowError gives the jsonschema
-    instance path of the key, of a value under it, or of the list that holds it (uniqueItems)."""
+    """An InputError names the dotted key (or a key under it, or the list that holds it: a list's
+    content can contradict another key, stats.summary_k against stats.top_k); a WorkflowError gives
+    the jsonschema instance path of the key, of a value under it, or of the list that holds it
+    (uniqueItems)."""
+    named = [keys, keys[:-1]] if isinstance(keys[-1], int) else [keys]
     if isinstance(err, InputError):
-        assert re.search(rf"(?<![\w.]){re.escape(dotted(keys))}(?![\w\[])", str(err)), str(err)
+        assert any(re.search(rf"(?<![\w.]){re.escape(dotted(n))}(?![\w\[])", str(err)) for n in named), str(err)
         return
     assert isinstance(err, WorkflowError), f"{type(err).__name__}: {err}"
-    named = [keys, keys[:-1]] if isinstance(keys[-1], int) else [keys]
     assert any("On instance" + "".join(f"[{k!r}]" for k in n) in str(err) for n in named), str(err)
 
 

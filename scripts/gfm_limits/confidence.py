@@ -18,7 +18,6 @@ difference lies on the claimed side of 0 (bootstrap.difference_holds).
 
 from __future__ import annotations
 
-import itertools
 import zlib
 
 import numpy as np
@@ -47,8 +46,8 @@ def headline_names(k: int, top_p: float) -> dict[str, str]:
     return {"js": f"js_p{top_p:g}", "jaccard": f"jaccard_k{k}"}
 
 
-def _position_values(loaded: list[dict], top_p: float) -> tuple[dict, dict]:
-    """Per member (S, M) and per pair {(i, j): (M,)} values at the shared masked positions."""
+def _member_values(loaded: list[dict]) -> dict[str, np.ndarray]:
+    """Per member and masked position (S, M): entropy, KL from uniform, cross-entropy, correct."""
     members = {"entropy_bits": [], "kl_uniform_bits": [], "cross_entropy_bits": [], "accuracy": []}
     for data in loaded:
         probs, targets = data["probs"], data["targets"]
@@ -56,12 +55,7 @@ def _position_values(loaded: list[dict], top_p: float) -> tuple[dict, dict]:
         members["kl_uniform_bits"].append(metrics.kl_uniform_bits(probs))
         members["cross_entropy_bits"].append(metrics.cross_entropy_nats(probs, targets) / np.log(2.0))
         members["accuracy"].append((probs.argmax(axis=-1) == targets).astype(np.float64))
-    pairs = {"js": {}, "disagreement": {}}
-    for i, j in itertools.combinations(range(len(loaded)), 2):
-        p, q = loaded[i]["probs"], loaded[j]["probs"]
-        pairs["js"][(i, j)] = metrics.js_distance_top_p(p, q, [top_p])[top_p]
-        pairs["disagreement"][(i, j)] = (p.argmax(axis=-1) != q.argmax(axis=-1)).astype(np.float64)
-    return {name: np.stack(v) for name, v in members.items()}, pairs
+    return {name: np.stack(v) for name, v in members.items()}
 
 
 def _pair_scalars(table: pd.DataFrame, seeds: list[int], column: str) -> dict[tuple[int, int], np.ndarray]:
@@ -86,13 +80,18 @@ def _fisher_rows(paths: list[str]) -> dict[str, np.ndarray]:
     return {name: np.stack(v) for name, v in parts.items()}
 
 
-def condition_replicates(predictions: list[str], fisher_rows: list[str], tables: dict[str, pd.DataFrame],
-                         seeds: list[int], k: int, top_p: float, n_boot: int,
+def condition_replicates(loaded: dict[int, dict], positions: dict[tuple[int, int], dict], fisher_rows: list[str],
+                         tables: dict[str, pd.DataFrame], k: int, top_p: float, n_boot: int,
                          condition: str) -> dict[str, tuple[float, str, np.ndarray]]:
-    """statistic -> (estimate, what is resampled, replicates (B,)) for one condition."""
+    """statistic -> (estimate, what is resampled, replicates (B,)) for one condition.
+    loaded: seed -> predictions; positions: stats.output_tables' per-position pair values;
+    fisher_rows: the members' per-row Fisher files, in seed order."""
     seed = zlib.crc32(condition.encode())  # independent draws per condition, the same on every run
-    loaded = [dict(np.load(path)) for path in predictions]
-    members, pairs = _position_values(loaded, top_p)
+    seeds = sorted(loaded)
+    index = {s: i for i, s in enumerate(seeds)}
+    members = _member_values([loaded[s] for s in seeds])
+    pairs = {name: {(index[a], index[b]): values[name] for (a, b), values in positions.items()}
+             for name in ("js", "disagreement")}
     n_positions = members["accuracy"].shape[1]
     on_positions = bs.draws(len(seeds), n_positions, n_boot, seed)
     only_members = bs.draws(len(seeds), None, n_boot, seed)
@@ -114,7 +113,7 @@ def condition_replicates(predictions: list[str], fisher_rows: list[str], tables:
         out[name] = (float(table[column].mean()), "members", bs.pair_mean(values, only_members))
     shares = fisher_shares(tables["fisher"]).reindex(seeds)
     for part in ("embeddings", "transformer", "head"):
-        values = shares.get(part, pd.Series(0.0, index=seeds)).fillna(0.0).to_numpy()
+        values = shares[part].to_numpy()
         out[f"fisher_share_{part}"] = (float(values.mean()), "members", bs.member_mean(values, only_members))
     rows = _fisher_rows(fisher_rows)
     on_rows = bs.draws(len(seeds), rows["total"].shape[1], n_boot, seed)

@@ -174,6 +174,12 @@ def check_consistency(config: dict) -> None:
     if config["corpus"]["dna_min_window"] > config["corpus"]["dna_window"]:
         raise InputError(f"config: corpus.dna_min_window ({config['corpus']['dna_min_window']}) exceeds "
                          f"corpus.dna_window ({config['corpus']['dna_window']}): every DNA window would be dropped")
+    stats = config["stats"]
+    if stats["summary_k"] not in stats["top_k"]:
+        raise InputError(f"config: stats.summary_k ({stats['summary_k']}) must be one of stats.top_k {stats['top_k']}")
+    if not any(math.isclose(p, stats["summary_top_p"]) for p in stats["top_p"]):
+        raise InputError(f"config: stats.summary_top_p ({stats['summary_top_p']}) must be one of stats.top_p "
+                         f"{stats['top_p']}")
     if config["train"]["batch_size"] % config["train"]["grad_accum"]:
         raise InputError(f"config: train.batch_size ({config['train']['batch_size']}) must be a multiple of "
                          f"train.grad_accum ({config['train']['grad_accum']})")

@@ -49,31 +49,38 @@ def _write(df: pd.DataFrame, path) -> None:
         df.to_csv(tmp, sep="\t", index=False, float_format="%.8g")
 
 
-def output_tables(predictions: dict[int, str], train_tokens: str, cfg: StatsConfig) -> dict[str, pd.DataFrame]:
+def output_tables(loaded: dict[int, dict], train_tokens: np.ndarray,
+                  cfg: StatsConfig) -> tuple[dict[str, pd.DataFrame], dict[tuple[int, int], dict]]:
     """Per-member output statistics (beside the unigram baseline of the training tokens),
-    pairwise JS and disagreement, mean sorted distribution."""
-    loaded = {seed: np.load(path) for seed, path in predictions.items()}
+    pairwise JS and disagreement, mean sorted distribution; and per pair of seeds, the JS
+    distance at summary_top_p and the argmax disagreement at every position, (M,) each."""
     probs = {seed: data["probs"] for seed, data in loaded.items()}
     vocab_size = next(iter(probs.values())).shape[1]
-    unigram = metrics.unigram_probs(np.load(train_tokens), vocab_size, len(SPECIAL_TOKENS))
+    unigram = metrics.unigram_probs(train_tokens, vocab_size, len(SPECIAL_TOKENS))
     outputs = pd.DataFrame([{"seed": seed, **metrics.output_summary(probs[seed], data["targets"]),
                              "unigram_cross_entropy_bits": metrics.unigram_cross_entropy_bits(unigram, data["targets"])}
                             for seed, data in loaded.items()])
-    js_rows, pair_rows = [], []
+    js_rows, pair_rows, positions = [], [], {}
     for a, b in itertools.combinations(sorted(probs), 2):
         pair_rows.append({"seed_a": a, "seed_b": b, "disagreement": metrics.disagreement(probs[a], probs[b])})
-        for top_p, js in metrics.js_distance_top_p(probs[a], probs[b], cfg.top_p).items():
+        by_top_p = metrics.js_distance_top_p(probs[a], probs[b], cfg.top_p)
+        for top_p, js in by_top_p.items():
             js_rows.append({"seed_a": a, "seed_b": b, "top_p": top_p, "js_distance": float(js.mean())})
+        summary_top_p = next(p for p in cfg.top_p if np.isclose(p, cfg.summary_top_p))  # config.py checks it is there
+        positions[(a, b)] = {"js": by_top_p[summary_top_p],
+                             "disagreement": (probs[a].argmax(axis=-1) != probs[b].argmax(axis=-1)).astype(np.float64)}
     sorted_mean = np.mean([metrics.mean_sorted_distribution(p) for p in probs.values()], axis=0)
     sorted_probs = pd.DataFrame({"rank": np.arange(1, len(sorted_mean) + 1), "probability": sorted_mean})
-    return {"outputs": outputs, "js": pd.DataFrame(js_rows), "pairs": pd.DataFrame(pair_rows),
-            "sorted_probs": sorted_probs}
+    tables = {"outputs": outputs, "js": pd.DataFrame(js_rows), "pairs": pd.DataFrame(pair_rows),
+              "sorted_probs": sorted_probs}
+    return tables, positions
 
 
-def embedding_tables(paths: dict[int, str], cfg: StatsConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def embedding_tables(mats: dict[int, np.ndarray],
+                     cfg: StatsConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, np.ndarray]]:
     """Pairwise Spearman and Procrustes (one row per pair); top-k Jaccard and both local
-    Spearman versions (pair x k; the corrected one is undefined at k = 1)."""
-    mats = {seed: np.load(path) for seed, path in paths.items()}
+    Spearman versions (pair x k; the corrected one is undefined at k = 1); and each member's
+    max(top_k) nearest neighbours, (V, k_max), most similar first."""
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
     nn = {seed: emb.nearest_neighbours(c, max(cfg.top_k)) for seed, c in cos.items()}  # (V, k_max), once
     pair_rows, topk_rows = [], []
@@ -85,14 +92,13 @@ def embedding_tables(paths: dict[int, str], cfg: StatsConfig) -> tuple[pd.DataFr
             topk_rows.append({"seed_a": a, "seed_b": b, "k": k, "jaccard": emb.jaccard(nn_a, nn_b),
                               "local_spearman": emb.local_spearman(cos[a], cos[b], nn_a, nn_b) if k > 1 else np.nan,
                               "local_spearman_paper": emb.local_spearman_paper(cos[a], cos[b], nn_a)})
-    return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows)
+    return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows), nn
 
 
-def cka_table(embeddings: dict[int, str], predictions: dict[int, str], sigma: float) -> pd.DataFrame:
+def cka_table(mats: dict[int, np.ndarray], loaded: dict[int, dict], sigma: float) -> pd.DataFrame:
     """Linear and RBF CKA between every pair of members, of the static embeddings (over the
     vocabulary) and of the contextual ones (final hidden states at the shared masked positions)."""
-    spaces = {"static": {seed: np.load(path) for seed, path in embeddings.items()},
-              "contextual": {seed: np.load(path)["hidden"] for seed, path in predictions.items()}}
+    spaces = {"static": mats, "contextual": {seed: data["hidden"] for seed, data in loaded.items()}}
     rows = []
     for space, mats in spaces.items():
         for a, b in itertools.combinations(sorted(mats), 2):
@@ -112,23 +118,24 @@ def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> 
     counts = np.bincount(train_tokens.ravel(), minlength=vocab_size)[:vocab_size]
     order = n_special + np.argsort(-counts[n_special:], kind="stable")  # ids, most frequent first
     band = np.full(vocab_size, -1)
-    rows = []
+    rows, rank = [], 0
     for b, ids in enumerate(np.array_split(order, n_bands)):
         band[ids] = b
-        rows.append({"band": b, "rank_from": int(np.flatnonzero(np.isin(order, ids))[0]) + 1,
-                     "rank_to": int(np.flatnonzero(np.isin(order, ids))[-1]) + 1,
+        rows.append({"band": b, "rank_from": rank + 1, "rank_to": rank + len(ids),
                      "count_min": int(counts[ids].min()), "count_max": int(counts[ids].max()),
                      "train_share": float(counts[ids].sum() / counts[n_special:].sum())})
+        rank += len(ids)
     return band, pd.DataFrame(rows)
 
 
-def bands_table(predictions: dict[int, str], embeddings: dict[int, str], train_tokens: str, cfg: StatsConfig) -> pd.DataFrame:
+def bands_table(loaded: dict[int, dict], positions: dict[tuple[int, int], dict], nn: dict[int, np.ndarray],
+                train_tokens: np.ndarray, cfg: StatsConfig) -> pd.DataFrame:
     """Statistics by the training-frequency band of the target token (positions) or of the
-    token itself (embedding top-k overlap). Long format: band, statistic, seed_a, seed_b, value."""
-    loaded = {seed: np.load(path) for seed, path in predictions.items()}
+    token itself (embedding top-k overlap), from output_tables' per-position pair values and
+    embedding_tables' neighbours. Long format: band, statistic, seed_a, seed_b, value."""
     first = next(iter(loaded.values()))
     vocab_size = first["probs"].shape[1]
-    band_of, bands = frequency_bands(np.load(train_tokens), vocab_size, cfg.frequency_bands)
+    band_of, bands = frequency_bands(train_tokens, vocab_size, cfg.frequency_bands)
     target_band = band_of[first["targets"]]  # (M,)
     rows = []
     for b in bands["band"]:
@@ -139,20 +146,17 @@ def bands_table(predictions: dict[int, str], embeddings: dict[int, str], train_t
             for name, value in metrics.output_summary(data["probs"][at], data["targets"][at]).items():
                 rows.append({"band": b, "statistic": name, "seed_a": seed, "seed_b": np.nan, "value": value,
                              "items": int(at.sum())})
-        for a, bb in itertools.combinations(sorted(loaded), 2):
-            p, q = loaded[a]["probs"][at], loaded[bb]["probs"][at]
-            js = metrics.js_distance_top_p(p, q, [cfg.summary_top_p])[cfg.summary_top_p]
-            for name, value in ((f"js_p{cfg.summary_top_p:g}", float(js.mean())),
-                                ("disagreement", metrics.disagreement(p, q))):
+        for (a, bb), values in positions.items():
+            for name, value in ((f"js_p{cfg.summary_top_p:g}", float(values["js"][at].mean())),
+                                ("disagreement", float(values["disagreement"][at].mean()))):
                 rows.append({"band": b, "statistic": name, "seed_a": a, "seed_b": bb, "value": value,
                              "items": int(at.sum())})
     k = cfg.summary_k
-    nn = {seed: emb.nearest_neighbours(emb.cosine_similarity(np.load(path)), k) for seed, path in embeddings.items()}
     for a, bb in itertools.combinations(sorted(nn), 2):
         for b in bands["band"]:
             ids = np.flatnonzero(band_of == b)
             rows.append({"band": b, "statistic": f"jaccard_k{k}", "seed_a": a, "seed_b": bb,
-                         "value": emb.jaccard(nn[a][ids], nn[bb][ids]), "items": len(ids)})
+                         "value": emb.jaccard(nn[a][ids, :k], nn[bb][ids, :k]), "items": len(ids)})
     return pd.DataFrame(rows).merge(bands, on="band")
 
 
@@ -180,16 +184,19 @@ def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fis
 
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
-    tables = output_tables(predictions, train_tokens, cfg)
-    emb_pairs, tables["topk"] = embedding_tables(embeddings, cfg)
+    seeds = sorted(predictions)
+    loaded = {seed: dict(np.load(predictions[seed])) for seed in seeds}  # each file read once
+    mats = {seed: np.load(embeddings[seed]) for seed in seeds}
+    tokens = np.load(train_tokens)
+    tables, positions = output_tables(loaded, tokens, cfg)
+    emb_pairs, tables["topk"], nn = embedding_tables(mats, cfg)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
-    tables["cka"] = cka_table(embeddings, predictions, cfg.cka_sigma)
-    tables["bands"] = bands_table(predictions, embeddings, train_tokens, cfg)
-    seeds = sorted(predictions)
-    reps = confidence.condition_replicates([predictions[s] for s in seeds], [fisher_rows[s] for s in seeds], tables,
-                                           seeds, cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition)
+    tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
+    tables["bands"] = bands_table(loaded, positions, nn, tokens, cfg)
+    reps = confidence.condition_replicates(loaded, positions, [fisher_rows[s] for s in seeds], tables,
+                                           cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
     for name in TABLES:
         _write(tables[name], out[name])
