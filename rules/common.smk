@@ -42,6 +42,8 @@ MEMBER_DIRS = [f"{c}/seed{s}" for c, s in MEMBERS]
 TRAINED_MEMBERS = [(c, s) for c, s in MEMBERS if c in TRAINED]
 # conditions with their own tokenizer and token arrays; the others (controls) use these
 TOKENIZED = list(dict.fromkeys(token_condition(config, c) for c in CONDITIONS))
+TOKENIZERS_TRAINED = [c for c in TOKENIZED if c in TRAINED]  # the others are imported
+CURVES = [f"results/models/{c}/seed{s}.curve.tsv" for c, s in TRAINED_MEMBERS]
 USED_SOURCES = sorted({c["source"] for c in config["conditions"].values()})
 
 

@@ -7,7 +7,7 @@ rule figures:
         baselines=expand(
             "results/baselines/tokens/{condition}.tsv", condition=CONDITIONS
         ),
-        curves=[f"results/models/{c}/seed{s}.curve.tsv" for c, s in TRAINED_MEMBERS],
+        curves=CURVES,
     output:
         **{
             f"{name}_png": report(

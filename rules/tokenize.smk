@@ -6,7 +6,7 @@ rule tokenizer:
     log:
         "results/logs/tokenizer/{condition}.log",
     wildcard_constraints:
-        condition=_names([c for c in TOKENIZED if c in TRAINED]),
+        condition=_names(TOKENIZERS_TRAINED),
     conda:
         "../envs/tokenize.yaml"
     resources:
