@@ -36,6 +36,8 @@ rule baselines:
         "results/logs/baselines/tokens/{condition}.log",
     benchmark:
         "results/benchmarks/baselines/tokens/{condition}.tsv"
+    wildcard_constraints:
+        condition=_names(TOKENIZED),
     conda:
         "../envs/stats.yaml"
     resources:

@@ -44,6 +44,10 @@ TRAINED_MEMBERS = [(c, s) for c, s in MEMBERS if c in TRAINED]
 TOKENIZED = list(dict.fromkeys(token_condition(config, c) for c in CONDITIONS))
 TOKENIZERS_TRAINED = [c for c in TOKENIZED if c in TRAINED]  # the others are imported
 CURVES = [f"results/models/{c}/seed{s}.curve.tsv" for c, s in TRAINED_MEMBERS]
+# each condition's token baselines: those of the condition whose tokens it uses
+BASELINES = [
+    f"results/baselines/tokens/{token_condition(config, c)}.tsv" for c in CONDITIONS
+]
 USED_SOURCES = sorted({c["source"] for c in config["conditions"].values()})
 
 

@@ -4,9 +4,7 @@ rule figures:
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
         findings="results/stats/findings.tsv",
-        baselines=expand(
-            "results/baselines/tokens/{condition}.tsv", condition=CONDITIONS
-        ),
+        baselines=BASELINES,
         curves=CURVES,
     output:
         **{

@@ -34,9 +34,7 @@ rule summary:
             "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
         ),
         expand("results/stats/{condition}/replicates.npz", condition=CONDITIONS),
-        baselines=expand(
-            "results/baselines/tokens/{condition}.tsv", condition=CONDITIONS
-        ),
+        baselines=BASELINES,
     output:
         summary=report(
             "results/stats/summary.tsv",

@@ -282,8 +282,8 @@ def char_baselines(train_txt, eval_txt, out, orders: Sequence[int], max_train: i
     rows = baseline_table(train, test, len(alphabet) + 1, orders, unit="char")
     test_text = "\n".join(test_lines)
     chars = sum(len(line) for line in test_lines)
-    context = _tail_bytes(train_txt, context_bytes) if context_bytes else b""
-    bits = compression_bits(context, test_text.encode("utf-8"), max_context_bytes=max(context_bytes, 1))
+    context = _tail_bytes(train_txt, context_bytes)
+    bits = compression_bits(context, test_text.encode("utf-8"), max_context_bytes=context_bytes)
     rows.append({"unit": "char", "baseline": "xz", "order": None, "bits_per_symbol": bits / chars, "symbols": chars})
     table = pd.DataFrame(rows).assign(chars_per_symbol=1.0)
     table["bits_per_char"] = table["bits_per_symbol"]
@@ -315,7 +315,8 @@ def token_baselines(train_npy, eval_npy, eval_txt, eval_stats, tokenizer_json, c
         vocab_size = len(json.load(handle)["model"]["vocab"]) - n_special
     with open(eval_txt, encoding="utf-8") as handle:
         chars = sum(len(line.rstrip("\n")) for line in handle)
-    chars_per_token = chars / json.loads(open(eval_stats).read())["tokens"]
+    with open(eval_stats, encoding="utf-8") as handle:
+        chars_per_token = chars / json.load(handle)["tokens"]
     table = pd.DataFrame(baseline_table(train, test, vocab_size, orders, unit="token"))
     table["chars_per_symbol"] = chars_per_token
     table["bits_per_char"] = table["bits_per_symbol"] / chars_per_token
