@@ -107,29 +107,33 @@ HEADLINE = ("kl_uniform_bits", "cross_entropy_bits", "accuracy", "js", "disagree
             "cka_static_linear", "cka_contextual_linear")
 
 
-def _errorbars(ax, df: pd.DataFrame, order: list[str], colour=None) -> None:
+def _errorbars(ax, df: pd.DataFrame, order: list[str]) -> None:
     """Horizontal estimate and interval per row of df (estimate, ci_low, ci_high), one y per label."""
     y = range(len(order))
     df = df.set_index("label").reindex(order)
     # the interval as a line (a percentile interval need not contain the estimate), the estimate as a dot
-    ax.hlines(list(y), df["ci_low"], df["ci_high"], color=colour or "C0", lw=2)
-    ax.plot(df["estimate"], list(y), "o", color=colour or "C0")
+    ax.hlines(list(y), df["ci_low"], df["ci_high"], lw=2)
+    ax.plot(df["estimate"], list(y), "o", color="C0")
     ax.set_yticks(list(y), order)
     ax.invert_yaxis()
+
+
+def _panels(fig, n: int, cols: int = 4) -> list:
+    """n axes in rows of `cols`; the grid's spare axes hidden."""
+    axes = fig.subplots((n + cols - 1) // cols, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return list(axes[:n])
 
 
 def plot_confidence(stat_dirs, fig) -> None:
     ci = _load(stat_dirs, "ci").rename(columns={"condition": "label"})
     present = list(dict.fromkeys(ci["statistic"]))
     names = [n for stem in HEADLINE for n in present if n == stem or n.startswith((f"{stem}_p", f"{stem}_k"))]
-    cols = 4
-    axes = fig.subplots((len(names) + cols - 1) // cols, cols, squeeze=False).ravel()
-    for ax, name in zip(axes, names):
+    for ax, name in zip(_panels(fig, len(names)), names):
         _errorbars(ax, ci[ci["statistic"] == name], list(stat_dirs))
         ax.set_title(name, fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
-    for ax in axes[len(names):]:
-        ax.set_visible(False)
     level = float(ci["level"].iloc[0])
     fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and examples resampled)")
 
@@ -145,9 +149,7 @@ def plot_findings(findings_path, fig) -> None:
         return
     df["label"] = df["dna"] + " - " + df["text"]
     stats = list(dict.fromkeys(df["statistic"]))
-    cols = 4
-    axes = fig.subplots((len(stats) + cols - 1) // cols, cols, squeeze=False).ravel()
-    for ax, stat in zip(axes, stats):
+    for ax, stat in zip(_panels(fig, len(stats)), stats):
         sub = df[df["statistic"] == stat].reset_index(drop=True)
         colour = sub["holds"].map({True: "C2", False: "C3"})
         ax.hlines(sub.index, sub["ci_low"], sub["ci_high"], color=colour, lw=2)
@@ -156,8 +158,6 @@ def plot_findings(findings_path, fig) -> None:
         ax.set_yticks(sub.index, sub["label"], fontsize=7)
         ax.invert_yaxis()
         ax.set_title(f"{stat} ({sub['claim'].iloc[0]})\n{sub['finding'].iloc[0]}", fontsize=8)
-    for ax in axes[len(stats):]:
-        ax.set_visible(False)
     fig.suptitle(f"The paper's findings, DNA - text with {float(df['level'].iloc[0]):.0%} intervals: "
                  "green holds, red does not")
 
