@@ -71,6 +71,8 @@ def test_findings_compare_dna_and_text_conditions_of_the_same_model():
     from gfm_limits.config import comparisons, condition_model, condition_seeds
 
     config = copy.deepcopy(CONFIG)
+    assert comparisons(config) == [("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe")]
+    config["conditions"] |= yaml.safe_load((ROOT / "config" / "controls.yaml").read_text())["conditions"]
     validate(config, str(ROOT / "config" / "schema.yaml"))
     assert comparisons(config) == [("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
                                    ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers")]
