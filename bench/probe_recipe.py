@@ -14,7 +14,7 @@ A grid is YAML: `base:` (keys below) and `variants:` (name -> overrides).
 Keys: source (text | dna), tokenizer (bpe | kmer), vocab (BPE size), k (k-mer),
 seq_len, batch_size, steps, schedule_steps (the cosine's length, default steps),
 lr, warmup_fraction, dropout, hidden_size, num_layers, num_heads,
-intermediate_size, initializer_range, seed.
+intermediate_size, initializer_range, compile (auto | always | never), seed.
 The tokenizers and token rows are built once per (source, tokenizer, size,
 seq_len) under `--work`, with the pipeline's own functions.
 """
@@ -39,7 +39,7 @@ DEFAULTS = {
     "source": "text", "tokenizer": "bpe", "vocab": 4096, "k": 6, "seq_len": 128, "batch_size": 16,
     "steps": 1000, "schedule_steps": None, "lr": 2e-3, "warmup_fraction": 0.1, "dropout": 0.1,
     "hidden_size": 128, "num_layers": 2, "num_heads": 4, "intermediate_size": 512, "initializer_range": 0.02,
-    "seed": 1,
+    "compile": "auto", "seed": 1,
 }
 
 
@@ -119,7 +119,7 @@ def run_variant(args) -> list[dict]:
     steps = v["steps"]
     schedule = v["schedule_steps"] or steps
     tcfg = TrainConfig(seed=v["seed"], batch_size=v["batch_size"], tokens=schedule * v["batch_size"] * v["seq_len"],
-                       lr=v["lr"], warmup_fraction=v["warmup_fraction"])
+                       lr=v["lr"], warmup_fraction=v["warmup_fraction"], compile=v["compile"])
     model = build_model(mcfg, vocab, ids["[PAD]"], v["seed"]).to(device)
     stepper = Stepper(model, tcfg, schedule, vocab, ids, device, v["seq_len"])
     order = batch_order(len(train_rows), v["batch_size"], steps, tcfg.data_seed)
@@ -133,7 +133,7 @@ def run_variant(args) -> list[dict]:
                             "seconds": round(time.perf_counter() - start, 1), "ce_bits": round(ce, 4),
                             "unigram_bits": round(unigram_bits, 4), "gain_bits": round(unigram_bits - ce, 4),
                             "parameters": params, "vocab": vocab, "epochs": round(step * v["batch_size"] / len(train_rows), 2),
-                            **{k: v[k] for k in DEFAULTS if k != "seed"}})
+                            **{k: v[k] for k in DEFAULTS if k not in ("seed", "compile")}})
             print(json.dumps({k: records[-1][k] for k in ("variant", "step", "seconds", "ce_bits", "gain_bits")}),
                   flush=True)
     return records

@@ -14,6 +14,7 @@ from gfm_limits.config import (
 from gfm_limits.layout import FIGURES, TABLES
 from gfm_limits.resources import (
     baselines_resources,
+    dynamics_resources,
     extract_resources,
     input_scaled_mem_mb,
     stats_resources,

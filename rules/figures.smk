@@ -6,6 +6,7 @@ rule figures:
         findings="results/stats/findings.tsv",
         baselines=BASELINES,
         curves=CURVES,
+        dynamics="results/stats/dynamics.tsv",
     output:
         **{
             f"{name}_png": report(
@@ -24,5 +25,6 @@ rule figures:
         conditions=CONDITIONS,
         dirs=expand("results/stats/{condition}", condition=CONDITIONS),
         members=TRAINED_MEMBERS,
+        min_context_bits=config["stats"]["min_context_bits"],
     script:
         "../scripts/plot_figures.py"

@@ -6,6 +6,7 @@ rule train:
     output:
         model=directory("results/models/{condition}/seed{seed}"),
         curve="results/models/{condition}/seed{seed}.curve.tsv",
+        snapshots=directory("results/models/{condition}/seed{seed}.snapshots"),
     log:
         "results/logs/train/{condition}/seed{seed}.log",
     benchmark:
@@ -24,5 +25,6 @@ rule train:
         model=model_params,
         train=config["train"],
         checkpoint="results/checkpoints/{condition}/seed{seed}.pt",
+        snapshots="results/checkpoints/{condition}/seed{seed}.snapshots",
     script:
         "../scripts/train_model.py"

@@ -11,4 +11,5 @@ from gfm_limits.figures import plot_all
 curves = dict(zip(snakemake.params.members, snakemake.input.curves))
 plot_all(dict(zip(snakemake.params.conditions, snakemake.params.dirs)), curves,
          Path(snakemake.output[0]).parent, findings_path=snakemake.input.findings,
-         baselines=dict(zip(snakemake.params.conditions, snakemake.input.baselines)))
+         baselines=dict(zip(snakemake.params.conditions, snakemake.input.baselines)),
+         min_context_bits=snakemake.params.min_context_bits, dynamics=snakemake.input.dynamics)

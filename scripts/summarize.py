@@ -11,4 +11,5 @@ p = snakemake.params.stats
 summarize(dict(zip(snakemake.params.conditions, snakemake.params.dirs)), snakemake.output.summary,
           k=p["summary_k"], top_p=p["summary_top_p"], findings_out=snakemake.output.findings,
           comparisons=[tuple(c) for c in snakemake.params.comparisons], level=p["confidence"],
-          baselines=dict(zip(snakemake.params.conditions, snakemake.input.baselines)))
+          baselines=dict(zip(snakemake.params.conditions, snakemake.input.baselines)),
+          min_context_bits=p["min_context_bits"])

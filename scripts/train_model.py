@@ -12,4 +12,5 @@ train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output.mo
           ModelConfig(**snakemake.params.model),
           TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
           threads=snakemake.threads, token_stats=snakemake.input.token_stats,
-          checkpoint=snakemake.params.checkpoint)
+          checkpoint=snakemake.params.checkpoint, snapshots_out=snakemake.output.snapshots,
+          snapshots_staging=snakemake.params.snapshots)

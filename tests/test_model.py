@@ -12,7 +12,8 @@ from gfm_limits import tokenizer as tk
 from gfm_limits.fisher import fisher_paper, group_of
 from gfm_limits.model import (ModelConfig, build_hf_model, build_model, from_hf, load_model, masked_logits,
                                to_hf_state_dict)
-from gfm_limits.train import TrainConfig, batch_order, capacity, mlm_mask, select_masked, train_mlm
+from gfm_limits.train import (TrainConfig, batch_order, capacity, mlm_mask, select_masked, snapshot_steps,
+                              train_mlm)
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
 
@@ -145,6 +146,40 @@ def test_training_writes_loadable_self_describing_checkpoint(encoded, tmp_path):
     assert [int(line.split("\t")[0]) for line in curve[1:]] == [4, 8, 12]
 
 
+def test_snapshot_steps_are_log_spaced_before_the_final_step_without_duplicates():
+    assert snapshot_steps(980, 4) == [4, 16, 62, 247]
+    assert snapshot_steps(10**5, 4) == [10, 100, 1000, 10000]  # the final step continues the spacing
+    assert snapshot_steps(10, 4) == [2, 3, 4, 6]
+    assert snapshot_steps(2, 4) == [1] and snapshot_steps(1, 4) == [] and snapshot_steps(980, 0) == []
+    for steps, k in [(3, 8), (50, 20), (12, 4), (7, 1)]:
+        found = snapshot_steps(steps, k)
+        assert found == sorted(set(found)) and all(1 <= s < steps for s in found) and 1 <= len(found) <= k
+    assert snapshot_steps(7, 1) == [3]  # round(sqrt(7))
+
+
+def test_snapshots_leave_training_unchanged_and_load_as_models(encoded, tmp_path):
+    """Saving snapshots builds HF models, which draws on the CPU RNG that also draws dropout:
+    a run with snapshots must still end with bitwise the weights of a run without."""
+    cfg = dict(batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4)
+    runs = {}
+    for n in (0, 4):
+        runs[n] = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / f"m{n}", tmp_path / f"c{n}.tsv",
+                            TINY, TrainConfig(seed=1, snapshots=n, **cfg), snapshots_out=tmp_path / f"s{n}",
+                            snapshots_staging=tmp_path / f"staging{n}")
+        assert not (tmp_path / f"staging{n}").exists()  # moved into the output, then removed
+    assert runs[0]["snapshot_steps"] == [] and not any((tmp_path / "s0").iterdir())
+    assert runs[4]["snapshot_steps"] == snapshot_steps(12, 4) == [2, 3, 4, 7]
+    assert json.loads((tmp_path / "m4" / "training.json").read_text())["snapshot_steps"] == [2, 3, 4, 7]
+    assert sorted(p.name for p in (tmp_path / "s4").iterdir()) == ["step2", "step3", "step4", "step7"]
+    without, final = load_model(tmp_path / "m0").state_dict(), load_model(tmp_path / "m4").state_dict()
+    assert all(torch.equal(without[name], final[name]) for name in without)
+    word = [load_model(tmp_path / "s4" / f"step{s}").word.weight for s in (2, 3, 4, 7)] + [final["word.weight"]]
+    assert all(not torch.equal(a, b) for a, b in zip(word, word[1:]))  # training moved on between them
+    meta = json.loads((tmp_path / "s4" / "step4" / "snapshot.json").read_text())
+    assert meta["step"] == 4 and meta["tokens"] == 4 * 8 * 32 and meta["seed"] == 1 and meta["steps"] == 12
+    assert (tmp_path / "s4" / "step4" / "tokenizer.json").read_bytes() == (encoded / "kmer.json").read_bytes()
+
+
 def test_same_seed_is_bitwise_reproducible_and_seeds_differ(encoded, tmp_path):
     train_tiny(encoded, tmp_path / "a", seed=1)
     train_tiny(encoded, tmp_path / "b", seed=1)
@@ -198,8 +233,9 @@ sys.path.insert(0, {scripts!r})
 from gfm_limits.model import ModelConfig
 from gfm_limits.train import TrainConfig, train_mlm
 train_mlm({rows!r}, {tok!r}, {out!r}, {curve!r}, ModelConfig(**{model!r}), TrainConfig(seed=5, **{cfg!r}),
-          checkpoint={ckpt!r})
+          checkpoint={ckpt!r}, snapshots_out={snaps!r}, snapshots_staging={staging!r})
 """
+RESUME_SNAPSHOTS = snapshot_steps(400, 4)  # [3, 11, 36, 121]: the first two precede the first state (step 20)
 
 
 def _start_training(encoded, root):
@@ -210,7 +246,7 @@ def _start_training(encoded, root):
 
     code = DRIVER.format(scripts=str(ROOT / "scripts"), rows=str(encoded / "train.npy"), tok=str(encoded / "kmer.json"),
                          out=str(root / "m"), curve=str(root / "c.tsv"), model=TINY.__dict__, cfg=RESUME_CFG,
-                         ckpt=str(root / "state.pt"))
+                         ckpt=str(root / "state.pt"), snaps=str(root / "snaps"), staging=str(root / "state.snapshots"))
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
 
 
@@ -228,15 +264,18 @@ def _wait_for(path, process, timeout=120):
 def uninterrupted(encoded, tmp_path_factory):
     root = tmp_path_factory.mktemp("whole")
     train_mlm(encoded / "train.npy", encoded / "kmer.json", root / "m", root / "c.tsv", TINY,
-              TrainConfig(seed=5, **RESUME_CFG), checkpoint=root / "state.pt")
+              TrainConfig(seed=5, **RESUME_CFG), checkpoint=root / "state.pt", snapshots_out=root / "snaps",
+              snapshots_staging=root / "state.snapshots")
     assert not (root / "state.pt").exists()  # removed once the model is saved
-    return load_model(root / "m").state_dict(), (root / "c.tsv").read_text()
+    snaps = {s: load_model(root / "snaps" / f"step{s}").state_dict() for s in RESUME_SNAPSHOTS}
+    return load_model(root / "m").state_dict(), (root / "c.tsv").read_text(), snaps
 
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path, uninterrupted, how):
     """Kill a training run after its first checkpoint (at a random later moment), rerun it, and
-    get exactly the weights and curve of a run that was never interrupted (CPU)."""
+    get exactly the weights, curve and snapshots of a run that was never interrupted (CPU); the
+    snapshots before the saved state are the killed run's, kept beside the state."""
     import random
     import signal
     import time
@@ -249,14 +288,23 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     assert process.returncode != 0 and not (tmp_path / "m").exists()
     saved = torch.load(tmp_path / "state.pt", weights_only=False)
     assert 0 < saved["step"] < 400
+    before = [s for s in RESUME_SNAPSHOTS if s <= saved["step"]]
+    assert before[:2] == [3, 11] and not (tmp_path / "snaps").exists()
+    assert all((tmp_path / "state.snapshots" / f"step{s}" / "model.safetensors").is_file() for s in before)
     if how == "SIGTERM":
         assert "stopped by SIGTERM" in stderr
     summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
-                        TrainConfig(seed=5, **RESUME_CFG), checkpoint=tmp_path / "state.pt")
+                        TrainConfig(seed=5, **RESUME_CFG), checkpoint=tmp_path / "state.pt",
+                        snapshots_out=tmp_path / "snaps", snapshots_staging=tmp_path / "state.snapshots")
     assert summary["resumed_from_step"] == saved["step"]
-    weights, curve = uninterrupted
+    weights, curve, snaps = uninterrupted
     resumed = load_model(tmp_path / "m").state_dict()
     assert all(torch.equal(weights[name], resumed[name]) for name in weights)
+    assert {p.name for p in (tmp_path / "snaps").iterdir()} == {f"step{s}" for s in RESUME_SNAPSHOTS}
+    for step, expected in snaps.items():
+        found = load_model(tmp_path / "snaps" / f"step{step}").state_dict()
+        assert all(torch.equal(expected[name], found[name]) for name in expected), step
+    assert not (tmp_path / "state.snapshots").exists()
     strip = lambda text: [line.split("\t")[:4] for line in text.splitlines()]  # noqa: E731 (not tokens/s)
     assert strip((tmp_path / "c.tsv").read_text()) == strip(curve)
 

@@ -96,6 +96,44 @@ def test_intervals_findings_bands_cka_and_baselines(run):
     assert (findings["ci_low"] <= findings["ci_high"]).all()
 
 
+def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
+    """Every trained condition's statistics at the snapshot steps of training.json and the final
+    step; with dynamics.n_sequences (64) above extract.n_sequences (12) the final step reads the
+    very positions of the stats rule, so it gives the stats rule's numbers."""
+    from gfm_limits.stats import fisher_shares
+
+    root, _ = run
+    combined = pd.read_csv(root / "results/stats/dynamics.tsv", sep="\t", dtype={"seed_b": "Int64"})
+    assert list(combined["condition"].unique()) == CONDITIONS
+    assert not list((root / "results/checkpoints").glob("*/*.snapshots"))  # moved into the outputs
+    for condition in CONDITIONS:
+        record = json.loads((root / f"results/models/{condition}/seed1/training.json").read_text())
+        assert record["snapshot_steps"] == [2, 3, 4, 6]  # snapshot_steps(10, 4)
+        assert {p.name for p in (root / f"results/models/{condition}/seed2.snapshots").iterdir()} >= {
+            "step2", "step3", "step4", "step6"}
+        table = combined[combined["condition"] == condition]
+        assert sorted(table["step"].unique()) == [2, 3, 4, 6, 10]
+        final = table[table["final"]].set_index(["statistic", "seed_a", "seed_b"])["value"]
+        assert (table.loc[table["final"], "step"] == 10).all()
+        outputs = pd.read_csv(root / f"results/stats/{condition}/outputs.tsv", sep="\t").set_index("seed")
+        shares = fisher_shares(pd.read_csv(root / f"results/stats/{condition}/fisher.tsv", sep="\t"))
+        for seed in (1, 2):
+            for stat in ("cross_entropy_bits", "unigram_cross_entropy_bits", "entropy_bits", "kl_uniform_bits"):
+                assert final[(stat, seed, pd.NA)] == pytest.approx(outputs.loc[seed, stat], rel=1e-6), stat
+            gain = outputs.loc[seed, "unigram_cross_entropy_bits"] - outputs.loc[seed, "cross_entropy_bits"]
+            assert final[("context_gain_bits", seed, pd.NA)] == pytest.approx(gain, rel=1e-5, abs=1e-6)
+            for part in ("embeddings", "transformer", "head"):
+                assert final[(f"fisher_share_{part}", seed, pd.NA)] == pytest.approx(shares.loc[seed, part],
+                                                                                    rel=1e-5, abs=1e-9)
+        pairs = pd.read_csv(root / f"results/stats/{condition}/pairs.tsv", sep="\t").iloc[0]
+        js = pd.read_csv(root / f"results/stats/{condition}/js.tsv", sep="\t").set_index("top_p")
+        topk = pd.read_csv(root / f"results/stats/{condition}/topk.tsv", sep="\t").set_index("k")
+        expected = {"js_p1": js.loc[1.0, "js_distance"], "disagreement": pairs["disagreement"],
+                    "spearman": pairs["spearman"], "jaccard_k10": topk.loc[10, "jaccard"]}
+        for stat, value in expected.items():
+            assert final[(stat, 1, 2)] == pytest.approx(value, rel=1e-6), stat
+
+
 def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
     """HF folders given as `checkpoints` (here the tiny run's own members) go through the same
     extract and stats: the same outputs as when the pipeline trained them."""
@@ -110,6 +148,8 @@ def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
     result = snakemake(tmp_path, "--configfile", str(path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rule train:" not in result.stdout + result.stderr
+    assert "rule dynamics:" not in result.stdout + result.stderr  # no snapshots: the table has its header only
+    assert pd.read_csv(tmp_path / "results/stats/dynamics.tsv", sep="\t").empty
     for ours, theirs in (("dna_bpe", "dna_elsewhere"), ("text_bpe", "text_elsewhere")):
         expected = pd.read_csv(root / f"results/stats/{ours}/outputs.tsv", sep="\t")
         found = pd.read_csv(tmp_path / f"results/stats/{theirs}/outputs.tsv", sep="\t")
@@ -166,6 +206,7 @@ def test_adding_a_seed_adds_one_training_job_per_condition(run, tmp_path):
     path.write_text(yaml.safe_dump(edited, sort_keys=False))
     counts = job_counts(snakemake(root, "--configfile", str(path), "-n").stdout)
     assert counts["train"] == len(CONDITIONS) and counts["extract"] == len(CONDITIONS)
+    assert counts["dynamics"] == len(CONDITIONS) and counts["dynamics_table"] == 1
     assert "tokenizer" not in counts and "encode" not in counts and "baselines" not in counts
 
 
@@ -220,7 +261,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     every = conditions + released
     expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
                 "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
-                "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
+                "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1,
+                "dynamics": conditions, "dynamics_table": 1}  # imported (released) checkpoints have no snapshots
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
     assert job_counts(out) == expected

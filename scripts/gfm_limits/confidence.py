@@ -7,13 +7,19 @@ the pairwise JS and argmax disagreement, held-out rows for the per-example
 Fisher shares, members only for statistics with no examples to resample
 (embedding consistency and CKA over the vocabulary, the paper's mini-batch
 Fisher). One set of member draws serves every statistic of a replicate.
+The first statistic is `context_gain_bits`, the unigram cross-entropy of the
+masked targets minus the model's (metrics.context_gain_bits): whether the
+models learned anything beyond the unigram plateau at all (`uses_context`).
 
 Across conditions (`findings`): each of the paper's findings is a directed
 comparison of a DNA condition with a text condition of the same model (the
 same `model` changes); with independent draws per condition, the replicates
 of the difference are the differences of the replicates, and the finding
 holds at the chosen level when the whole percentile interval of the
-difference lies on the claimed side of 0 (bootstrap.difference_holds).
+difference lies on the claimed side of 0 (bootstrap.difference_holds). A
+comparison is interpretable only when the text condition uses context: a text
+model still on the unigram plateau is no reference for what DNA models lack,
+and its row's verdict says so instead of "holds" / "does not hold".
 """
 
 from __future__ import annotations
@@ -41,16 +47,28 @@ FINDINGS = (
 )
 
 
+CONTEXT_GAIN = "context_gain_bits"
+NOT_INTERPRETABLE = "not interpretable: the text models do not use context"
+
+
+def uses_context(gain_bits: float, ci_low: float, min_context_bits: float) -> bool:
+    """The models learned beyond the unigram plateau: a context gain of at least
+    min_context_bits per masked token whose interval lies above 0."""
+    return bool(gain_bits >= min_context_bits and ci_low > 0)
+
+
 def headline_names(k: int, top_p: float) -> dict[str, str]:
     """Statistic stem -> the name used in summary.tsv, ci.tsv and findings.tsv."""
     return {"js": f"js_p{top_p:g}", "jaccard": f"jaccard_k{k}"}
 
 
-def _member_values(loaded: list[dict]) -> dict[str, np.ndarray]:
-    """Per member and masked position (S, M): entropy, KL from uniform, cross-entropy, correct."""
-    members = {"entropy_bits": [], "kl_uniform_bits": [], "cross_entropy_bits": [], "accuracy": []}
+def _member_values(loaded: list[dict], unigram: np.ndarray) -> dict[str, np.ndarray]:
+    """Per member and masked position (S, M): context gain over the unigram model (V,),
+    entropy, KL from uniform, cross-entropy, correct."""
+    members = {CONTEXT_GAIN: [], "entropy_bits": [], "kl_uniform_bits": [], "cross_entropy_bits": [], "accuracy": []}
     for data in loaded:
         probs, targets = data["probs"], data["targets"]
+        members[CONTEXT_GAIN].append(metrics.context_gain_bits(probs, targets, unigram))
         members["entropy_bits"].append(metrics.entropy_bits(probs))
         members["kl_uniform_bits"].append(metrics.kl_uniform_bits(probs))
         members["cross_entropy_bits"].append(metrics.cross_entropy_nats(probs, targets) / np.log(2.0))
@@ -82,14 +100,15 @@ def _fisher_rows(paths: list[str]) -> dict[str, np.ndarray]:
 
 def condition_replicates(loaded: dict[int, dict], positions: dict[tuple[int, int], dict], fisher_rows: list[str],
                          tables: dict[str, pd.DataFrame], k: int, top_p: float, n_boot: int,
-                         condition: str) -> dict[str, tuple[float, str, np.ndarray]]:
+                         condition: str, *, unigram: np.ndarray) -> dict[str, tuple[float, str, np.ndarray]]:
     """statistic -> (estimate, what is resampled, replicates (B,)) for one condition.
     loaded: seed -> predictions; positions: stats.output_tables' per-position pair values;
-    fisher_rows: the members' per-row Fisher files, in seed order."""
+    fisher_rows: the members' per-row Fisher files, in seed order; unigram: (V,) the
+    unigram model of the training tokens (stats.training_unigram)."""
     seed = zlib.crc32(condition.encode())  # independent draws per condition, the same on every run
     seeds = sorted(loaded)
     index = {s: i for i, s in enumerate(seeds)}
-    members = _member_values([loaded[s] for s in seeds])
+    members = _member_values([loaded[s] for s in seeds], unigram)
     pairs = {name: {(index[a], index[b]): values[name] for (a, b), values in positions.items()}
              for name in ("js", "disagreement")}
     n_positions = members["accuracy"].shape[1]
@@ -132,11 +151,30 @@ def ci_table(replicates: dict[str, tuple[float, str, np.ndarray]], level: float)
     return pd.DataFrame(rows)
 
 
+def _context(replicates: dict[str, np.ndarray], estimates: dict[str, float], condition: str,
+             level: float) -> tuple[float, float]:
+    """A condition's context gain (bits per masked token) and the low end of its interval."""
+    if CONTEXT_GAIN not in replicates or CONTEXT_GAIN not in estimates:
+        raise ValueError(f"condition {condition!r} has no {CONTEXT_GAIN} replicates; rerun its stats rule")
+    return float(estimates[CONTEXT_GAIN]), bs.interval(replicates[CONTEXT_GAIN], level)[0]
+
+
 def findings(replicates: dict[str, dict[str, np.ndarray]], estimates: dict[str, dict[str, float]],
-             comparisons: list[tuple[str, str]], k: int, top_p: float, level: float) -> pd.DataFrame:
-    """One row per (finding statistic, DNA condition, text condition): the difference DNA - text,
-    its interval and whether the claim holds. replicates/estimates: condition -> statistic -> ..."""
+             comparisons: list[tuple[str, str]], k: int, top_p: float, level: float, *,
+             min_context_bits: float) -> pd.DataFrame:
+    """One row per (finding statistic, DNA condition, text condition): whether both use context
+    (the text one must, for the row to be interpretable), the difference DNA - text, its
+    interval, whether the claim holds, and the verdict. replicates/estimates: condition ->
+    statistic -> ..."""
     names = headline_names(k, top_p)
+    context = {}
+    for dna, text in comparisons:
+        (dna_gain, dna_low), (text_gain, text_low) = (_context(replicates[c], estimates[c], c, level)
+                                                      for c in (dna, text))
+        context[dna, text] = {"text_context_gain_bits": text_gain, "text_context_ci_low": text_low,
+                              "dna_context_gain_bits": dna_gain, "dna_context_ci_low": dna_low,
+                              "min_context_bits": min_context_bits,
+                              "interpretable": uses_context(text_gain, text_low, min_context_bits)}
     rows = []
     for finding, stem, direction in FINDINGS:
         stat = names.get(stem, stem)
@@ -144,10 +182,12 @@ def findings(replicates: dict[str, dict[str, np.ndarray]], estimates: dict[str, 
             if stat not in replicates[dna] or stat not in replicates[text]:
                 continue
             test = bs.difference_holds(replicates[dna][stat], replicates[text][stat], direction, level)
+            holds = bool(test["holds"])
+            verdict = "holds" if holds else "does not hold"
+            verdict = verdict if context[dna, text]["interpretable"] else NOT_INTERPRETABLE
             rows.append({"finding": finding, "statistic": stat, "claim": f"DNA {'<' if direction == 'less' else '>'} text",
-                         "dna": dna, "text": text, "dna_estimate": estimates[dna][stat],
-                         "text_estimate": estimates[text][stat],
+                         "dna": dna, "text": text, **context[dna, text], "verdict": verdict,
+                         "dna_estimate": estimates[dna][stat], "text_estimate": estimates[text][stat],
                          "difference": estimates[dna][stat] - estimates[text][stat],
-                         "ci_low": test["ci_low"], "ci_high": test["ci_high"], "level": level,
-                         "holds": bool(test["holds"])})
+                         "ci_low": test["ci_low"], "ci_high": test["ci_high"], "level": level, "holds": holds})
     return pd.DataFrame(rows)

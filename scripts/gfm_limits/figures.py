@@ -1,5 +1,10 @@
 """The paper's figures, drawn with seaborn from the tidy stats tables.
 
+- context (read it first): per condition, every member's held-out masked-token
+  cross-entropy beside the unigram model of the training tokens (no context)
+  and the best context baseline, and the gain over the unigram model with its
+  Multi-Bootstrap interval against stats.min_context_bits: whether the models
+  use context at all, without which no other figure says much;
 - output_distribution: the sorted output distribution averaged over masked
   positions and members (paper: Figure "averaged sorted probabilities"), with
   the uniform distribution for reference;
@@ -11,12 +16,16 @@
 - confidence: every headline statistic per condition with its Multi-Bootstrap
   interval (ci.tsv);
 - findings: each finding's DNA - text difference with its interval, marked by
-  whether it holds (findings.tsv);
+  whether it holds, grey and hatched where it is not interpretable because the
+  text models do not use context (findings.tsv);
 - frequency_bands: cross-entropy, JS distance and top-k overlap by the training
   frequency band of the token (bands.tsv);
 - cka: linear and RBF CKA between members, static and contextual (ci.tsv);
 - baselines: each model's cross-entropy per character beside the Markov and
-  xz baselines of its corpus (baselines.py).
+  xz baselines of its corpus (baselines.py);
+- dynamics: the statistics against training tokens, at every snapshot and the
+  final model of each member trained here (dynamics.tsv): where each model
+  leaves the unigram plateau and when each finding appears.
 Bands and error bars of the paper's figures are the standard deviation over
 pairs or members; the new figures show the bootstrap intervals.
 """
@@ -28,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from gfm_limits.layout import FIGURES  # noqa: F401 (re-exported)
+from gfm_limits.stats import StatsConfig
 
 
 def _load(stat_dirs: dict[str, str], table: str) -> pd.DataFrame:
@@ -38,6 +48,51 @@ def _load(stat_dirs: dict[str, str], table: str) -> pd.DataFrame:
 def _save(fig, out_dir: Path, name: str) -> None:
     for ext in ("png", "pdf"):
         fig.savefig(out_dir / f"{name}.{ext}", dpi=150, bbox_inches="tight")
+
+
+def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: float, axes) -> None:
+    """Left, bits per masked token: each member's held-out cross-entropy (dots), the unigram
+    model of the training tokens (no context, bar) and the best baseline per token (triangle).
+    Right: the gain over the unigram model with its interval (ci.tsv), green where the models
+    use context, beside the best baseline's gain (grey bar: the headroom context offers)."""
+    from gfm_limits.confidence import CONTEXT_GAIN, uses_context
+    from gfm_limits.stats import context_position
+
+    outputs = _load(stat_dirs, "outputs")
+    ci = _load(stat_dirs, "ci")
+    gain = ci[ci["statistic"] == CONTEXT_GAIN].set_index("condition")
+    for y, condition in enumerate(stat_dirs):
+        members = outputs[outputs["condition"] == condition]
+        unigram = float(members["unigram_cross_entropy_bits"].mean())
+        best = None
+        if baselines:
+            position = context_position(pd.read_csv(baselines[condition], sep="\t"),
+                                        float(members["cross_entropy_bits"].mean()))
+            best = position["bits_per_char_best_baseline"] * position["chars_per_token"]
+            axes[0].hlines(y, best, unigram, color="lightgrey", lw=8, zorder=0)
+            axes[0].plot(best, y, "^", color="C2", ms=8, label="best baseline per token" if y == 0 else None)
+            axes[1].hlines(y, 0, unigram - best, color="lightgrey", lw=8, zorder=0,
+                           label="best baseline's gain" if y == 0 else None)
+        axes[0].plot(unigram, y, "|", color="black", ms=18, mew=2, label="unigram (no context)" if y == 0 else None)
+        axes[0].plot(members["cross_entropy_bits"], [y] * len(members), "o", color="C0", alpha=0.7,
+                     label="model, each member" if y == 0 else None)
+        row = gain.loc[condition]
+        used = uses_context(float(row["estimate"]), float(row["ci_low"]), min_context_bits)
+        colour = "C2" if used else "C3"
+        axes[1].hlines(y, row["ci_low"], row["ci_high"], color=colour, lw=2)
+        axes[1].plot(row["estimate"], y, "D", color=colour, ms=7)
+        axes[1].annotate("uses context" if used else "no context use", (row["estimate"], y), xytext=(0, 8),
+                         textcoords="offset points", ha="center", fontsize=8, color=colour)
+    axes[1].axvline(0, color="grey", lw=1)
+    axes[1].axvline(min_context_bits, color="C2", ls="--", lw=1, label=f"min_context_bits = {min_context_bits:g}")
+    for ax in axes:
+        ax.set_yticks(range(len(stat_dirs)), list(stat_dirs))
+        ax.invert_yaxis()
+        ax.legend(fontsize=7, loc="best")
+    level = float(ci["level"].iloc[0])
+    axes[0].set(xlabel="held-out cross-entropy (bits per masked token)", title="Model against no context")
+    axes[1].set(xlabel="unigram CE - model CE (bits per masked token)",
+                title=f"Gain over unigram, {level:.0%} Multi-Bootstrap interval")
 
 
 def plot_output_distribution(stat_dirs, ax) -> None:
@@ -102,9 +157,9 @@ def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     ax.set(xlabel="training tokens", ylabel="masked-LM loss (nats)", title="Training curves (every member)")
 
 
-HEADLINE = ("kl_uniform_bits", "cross_entropy_bits", "accuracy", "js", "disagreement", "jaccard", "spearman",
-            "procrustes", "fisher_share_embeddings", "fisher_pe_share_embeddings", "fisher_pe_word_decoder_part",
-            "cka_static_linear", "cka_contextual_linear")
+HEADLINE = ("context_gain_bits", "kl_uniform_bits", "cross_entropy_bits", "accuracy", "js", "disagreement",
+            "jaccard", "spearman", "procrustes", "fisher_share_embeddings", "fisher_pe_share_embeddings",
+            "fisher_pe_word_decoder_part", "cka_static_linear", "cka_contextual_linear")
 
 
 def _errorbars(ax, df: pd.DataFrame, order: list[str]) -> None:
@@ -140,26 +195,32 @@ def plot_confidence(stat_dirs, fig) -> None:
 
 def plot_findings(findings_path, fig) -> None:
     """One panel per statistic: each DNA - text difference with its interval, green where the
-    finding holds at the table's level, red where it does not."""
+    finding holds at the table's level, red where it does not, grey and hatched where the row is
+    not interpretable (its text models do not use context)."""
     df = pd.read_csv(findings_path, sep="\t")
     if df.empty:
         ax = fig.subplots()
         ax.text(0.5, 0.5, "no DNA and text conditions of the same model to compare", ha="center", va="center")
         ax.set_axis_off()
         return
-    df["label"] = df["dna"] + " - " + df["text"]
+    pair = df["dna"] + " - " + df["text"]
+    df["label"] = pair.where(df["interpretable"], pair + "\n(not interpretable)")
     stats = list(dict.fromkeys(df["statistic"]))
     for ax, stat in zip(_panels(fig, len(stats)), stats):
         sub = df[df["statistic"] == stat].reset_index(drop=True)
-        colour = sub["holds"].map({True: "C2", False: "C3"})
+        colour = sub["holds"].map({True: "C2", False: "C3"}).where(sub["interpretable"], "grey")
+        for y in sub.index[~sub["interpretable"]]:
+            ax.axhspan(y - 0.4, y + 0.4, facecolor="none", edgecolor="lightgrey", hatch="//", lw=0, zorder=0)
         ax.hlines(sub.index, sub["ci_low"], sub["ci_high"], color=colour, lw=2)
         ax.scatter(sub["difference"], sub.index, color=colour, zorder=3)
         ax.axvline(0, color="grey", lw=1)
         ax.set_yticks(sub.index, sub["label"], fontsize=7)
-        ax.invert_yaxis()
+        ax.set_ylim(len(sub) - 0.5, -0.5)  # first row on top; room for the hatching
         ax.set_title(f"{stat} ({sub['claim'].iloc[0]})\n{sub['finding'].iloc[0]}", fontsize=8)
     fig.suptitle(f"The paper's findings, DNA - text with {float(df['level'].iloc[0]):.0%} intervals: "
-                 "green holds, red does not")
+                 "green holds, red does not\ngrey hatched: not interpretable, the text models do not use "
+                 f"context (gain over unigram < {float(df['min_context_bits'].iloc[0]):g} bits per token, or "
+                 "its interval reaches 0)")
 
 
 def plot_bands(stat_dirs, axes) -> None:
@@ -221,8 +282,48 @@ def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
+def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
+    """One panel per statistic of layout.DYNAMICS against training tokens (log axis), one colour
+    per condition (as in the other figures): every member or pair thin, their mean thick; dashed,
+    each condition's unigram level in the cross-entropy panel and 0 in the gain panel."""
+    import seaborn as sns
+
+    from gfm_limits.layout import DYNAMICS
+
+    df = pd.read_csv(dynamics_path, sep="\t", dtype={"seed_b": "Int64"})
+    if df.empty:
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no condition trained here (checkpoints trained elsewhere have no snapshots)",
+                ha="center", va="center")
+        ax.set_axis_off()
+        return
+    present = list(dict.fromkeys(df["statistic"]))
+    names = [n for stem in DYNAMICS for n in present if n == stem or n.startswith((f"{stem}_p", f"{stem}_k"))]
+    colour = dict(zip(conditions, sns.color_palette(n_colors=len(conditions))))
+    shown = [c for c in conditions if c in set(df["condition"])]
+    for i, (ax, name) in enumerate(zip(_panels(fig, len(names)), names)):
+        for condition in shown:
+            sub = df[(df["condition"] == condition) & (df["statistic"] == name)]
+            for _, line in sub.groupby(["seed_a", "seed_b"], dropna=False):
+                ax.plot(line["tokens"], line["value"], color=colour[condition], lw=0.7, alpha=0.45)
+            mean = sub.groupby("tokens")["value"].mean()
+            ax.plot(mean.index, mean.to_numpy(), color=colour[condition], lw=2.2, marker="o", ms=3, label=condition)
+            if name == "cross_entropy_bits":
+                unigram = df[(df["condition"] == condition) & (df["statistic"] == "unigram_cross_entropy_bits")]
+                ax.axhline(unigram["value"].mean(), color=colour[condition], ls="--", lw=1)
+        if name == "context_gain_bits":
+            ax.axhline(0, color="grey", ls="--", lw=1)
+        note = {"context_gain_bits": " (dashed: 0)", "cross_entropy_bits": " (dashed: unigram)"}.get(name, "")
+        ax.set(xscale="log", xlabel="training tokens", title=name + note)
+        if i == 0:
+            ax.legend(fontsize=7)
+    fig.suptitle("Learning dynamics: each statistic at every snapshot and the final model "
+                 "(thin: members or pairs; thick: their mean)")
+
+
 def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_dir,
-             findings_path=None, baselines: dict[str, str] | None = None) -> None:
+             findings_path=None, baselines: dict[str, str] | None = None,
+             min_context_bits: float = StatsConfig.min_context_bits, dynamics=None) -> None:
     """Write every figure in FIGURES as PNG and PDF into out_dir."""
     import matplotlib
 
@@ -233,6 +334,12 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     sns.set_theme(style="whitegrid", context="notebook")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 2 + 0.7 * len(stat_dirs)), layout="constrained")
+    plot_context(stat_dirs, baselines, min_context_bits, axes)
+    fig.suptitle("Read this first: do the models use context? Held-out cross-entropy against the unigram "
+                 "model of the training tokens")
+    _save(fig, out_dir, "context")
+    plt.close(fig)
     single = {"output_distribution": plot_output_distribution, "js_top_p": plot_js,
               "embedding_consistency": plot_embeddings}
     for name, plot in single.items():
@@ -270,3 +377,8 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     plot_cka(stat_dirs, ax)
     _save(fig, out_dir, "cka")
     plt.close(fig)
+    if dynamics is not None:
+        fig = plt.figure(figsize=(16, 10), layout="constrained")
+        plot_dynamics(dynamics, list(stat_dirs), fig)
+        _save(fig, out_dir, "dynamics")
+        plt.close(fig)

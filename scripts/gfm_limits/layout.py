@@ -8,5 +8,12 @@ the stats environment (no tokenizers library) knows the special-token ids.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci")
-FIGURES = ("output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
-           "confidence", "findings", "frequency_bands", "cka", "baselines")
+FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
+           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics")
+
+# dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
+# a member's own statistics. DYNAMICS: the figure's panels in order (js and jaccard carry
+# stats.summary_top_p and stats.summary_k in their names: js_p1, jaccard_k10).
+DYNAMICS_COLUMNS = ("step", "tokens", "final", "statistic", "seed_a", "seed_b", "value")
+DYNAMICS = ("context_gain_bits", "cross_entropy_bits", "entropy_bits", "kl_uniform_bits", "js", "disagreement",
+            "jaccard", "spearman", "fisher_share_embeddings", "fisher_share_transformer", "fisher_share_head")

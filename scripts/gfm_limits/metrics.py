@@ -3,6 +3,8 @@
 Definitions follow the paper's analysis code (notes/paper.md, Metrics), in bits:
 - H(p) = -sum_v p_v log2 p_v;  KL(p || U) = log2 |V| - H(p).
 - accuracy: argmax p == target; perplexity: exp of the mean cross-entropy in nats.
+- context gain: -log2 q(target) - (-log2 p(target)) with q the unigram model of
+  the training tokens, bits per masked token; > 0 where the model uses context.
 - top-p truncation: sort p descending, keep tokens while the cumulative mass
   is <= top_p (the top token always kept), renormalise.
 - Jensen-Shannon distance between two members' truncated distributions,
@@ -42,9 +44,21 @@ def unigram_probs(tokens: np.ndarray, vocab_size: int, n_special: int, pseudo: f
     return counts / counts.sum()
 
 
+def unigram_surprisal_bits(unigram: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """-log2 q(target) per row under a context-free unigram model q. (V,), (M,) -> (M,)."""
+    return -np.log2(unigram[targets])
+
+
 def unigram_cross_entropy_bits(unigram: np.ndarray, targets: np.ndarray) -> float:
     """Mean -log2 q(target) under a context-free unigram model q: what a model learns with no context."""
-    return float(-np.log2(unigram[targets]).mean())
+    return float(unigram_surprisal_bits(unigram, targets).mean())
+
+
+def context_gain_bits(probs: np.ndarray, targets: np.ndarray, unigram: np.ndarray) -> np.ndarray:
+    """Bits per masked token the model saves over the unigram model q of the training tokens:
+    -log2 q(target) - (-log2 p(target)). Positive: the model uses context (it has learned
+    beyond the unigram plateau that every masked LM reaches first). (M, V), (M,), (V,) -> (M,)."""
+    return unigram_surprisal_bits(unigram, targets) - cross_entropy_nats(probs, targets) / np.log(2.0)
 
 
 def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:

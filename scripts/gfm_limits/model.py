@@ -35,6 +35,7 @@ class ModelConfig:
     dropout: float = 0.1
     max_position: int = 512
     tie_embeddings: bool = True  # False: the decoder is its own (V, H) matrix (HF tie_word_embeddings)
+    initializer_range: float = 0.02  # std of the normal initialisation (HF initializer_range; BERT's 0.02)
 
 
 class Layer(nn.Module):
@@ -128,6 +129,7 @@ def bert_config(cfg: ModelConfig, vocab_size: int, pad_id: int):
         max_position_embeddings=cfg.max_position,
         pad_token_id=pad_id,
         tie_word_embeddings=cfg.tie_embeddings,
+        initializer_range=cfg.initializer_range,
     )
 
 
@@ -182,7 +184,8 @@ def config_of(hf_config) -> ModelConfig:
     return ModelConfig(hidden_size=hf_config.hidden_size, num_layers=hf_config.num_hidden_layers,
                        num_heads=hf_config.num_attention_heads, intermediate_size=hf_config.intermediate_size,
                        dropout=hf_config.hidden_dropout_prob, max_position=hf_config.max_position_embeddings,
-                       tie_embeddings=hf_config.tie_word_embeddings)
+                       tie_embeddings=hf_config.tie_word_embeddings,
+                       initializer_range=hf_config.initializer_range)
 
 
 def from_hf(hf_model) -> Bert:

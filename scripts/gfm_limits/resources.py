@@ -79,6 +79,25 @@ def stats_resources(config: dict, condition: str) -> dict[str, int]:
     return {"mem_mb": mem_mb}
 
 
+def dynamics_resources(config: dict, condition: str) -> dict[str, int]:
+    """mem_mb, runtime (min), cpus_per_task and gpu for the dynamics of one condition: every
+    member's snapshots and final model read as extract reads one, on dynamics.n_sequences rows,
+    and at each step every member's distributions and (V, V) float64 similarities at once, with
+    a Spearman per token and pair (about 3e-7 s per similarity on a CPU)."""
+    e = config["extract"]
+    vocab = vocab_size(config, condition)
+    n = bert_parameters(condition_model(config, condition), vocab)
+    members = len(condition_seeds(config, condition))
+    steps = config["train"]["snapshots"] + 1
+    tokens = min(config["dynamics"]["n_sequences"], e["n_sequences"]) * config["encode"]["seq_len"]
+    probs_mb = tokens * e["mask_fraction"] * vocab * 4 / 1e6
+    flops = steps * members * 3 * 2 * n * tokens  # forward + Fisher forward/backward
+    spearman_s = steps * members * (members - 1) / 2 * vocab * vocab * 3e-7
+    runtime = STARTUP_MIN + math.ceil((4 * flops / GPU_FLOPS + spearman_s) / 60)
+    mem_mb = 4000 + math.ceil(members * (3 * probs_mb + 2 * vocab * vocab * 8 / 1e6) + 2 * n * BYTES_PER_PARAM / 1e6)
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2, "gpu": 1}
+
+
 def baselines_resources(config: dict) -> dict[str, int]:
     """mem_mb for the Markov baselines: about 130 bytes per training symbol at order 5
     (measured on 20M tokens), plus the held-out symbols and the xz context."""

@@ -10,7 +10,10 @@ cka.tsv (pair x static|contextual x linear|rbf), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, mean and population std (ddof=0, as the
-paper) over members or pairs.
+paper) over members or pairs. Its first columns say whether the models use
+context at all (`context_summary`): the gain over the unigram model in bits per
+masked token with its interval, both cross-entropies, the distance to the best
+baseline, and `uses_context`; every later column is read in that light.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ class StatsConfig:
     cka_sigma: float = 0.5
     bootstrap: int = 1000
     confidence: float = 0.95
+    min_context_bits: float = 0.5
+
+
+def training_unigram(train_tokens: np.ndarray, vocab_size: int) -> np.ndarray:
+    """The no-context baseline: the smoothed unigram model of the training tokens, (V,)."""
+    return metrics.unigram_probs(train_tokens, vocab_size, len(SPECIAL_TOKENS))
 
 
 def _write(df: pd.DataFrame, path) -> None:
@@ -56,7 +65,7 @@ def output_tables(loaded: dict[int, dict], train_tokens: np.ndarray,
     distance at summary_top_p and the argmax disagreement at every position, (M,) each."""
     probs = {seed: data["probs"] for seed, data in loaded.items()}
     vocab_size = next(iter(probs.values())).shape[1]
-    unigram = metrics.unigram_probs(train_tokens, vocab_size, len(SPECIAL_TOKENS))
+    unigram = training_unigram(train_tokens, vocab_size)
     outputs = pd.DataFrame([{"seed": seed, **metrics.output_summary(probs[seed], data["targets"]),
                              "unigram_cross_entropy_bits": metrics.unigram_cross_entropy_bits(unigram, data["targets"])}
                             for seed, data in loaded.items()])
@@ -170,9 +179,14 @@ def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
     for seed, path in sorted(paths.items()):
         df = pd.read_csv(path, sep="\t")
         df.insert(0, "seed", seed)
-        df["share"] = df["fisher"] / df.loc[~df["group"].isin(SPLIT_ROWS), "fisher"].sum()
+        df["share"] = fisher_share(df)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+def fisher_share(member: pd.DataFrame) -> pd.Series:
+    """Each Fisher group's share of one member's total over the model's groups (group, fisher)."""
+    return member["fisher"] / member.loc[~member["group"].isin(SPLIT_ROWS), "fisher"].sum()
 
 
 def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
@@ -195,8 +209,10 @@ def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fis
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
     tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
     tables["bands"] = bands_table(loaded, positions, nn, tokens, cfg)
+    unigram = training_unigram(tokens, loaded[seeds[0]]["probs"].shape[1])
     reps = confidence.condition_replicates(loaded, positions, [fisher_rows[s] for s in seeds], tables,
-                                           cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition)
+                                           cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition,
+                                           unigram=unigram)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
     for name in TABLES:
         _write(tables[name], out[name])
@@ -217,11 +233,41 @@ def fisher_shares(fisher: pd.DataFrame) -> pd.DataFrame:
     return shares.reindex(columns=["embeddings", "transformer", "head"], fill_value=0.0)  # no layers: 0
 
 
-def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float) -> dict:
-    """One summary row: mean and std over members (outputs, Fisher) or pairs (agreement)."""
-    row: dict = {"condition": condition, "members": len(tables["outputs"])}
-    for col in ("kl_uniform_bits", "entropy_bits", "cross_entropy_bits", "unigram_cross_entropy_bits", "accuracy",
-                "perplexity"):
+def context_summary(tables: dict[str, pd.DataFrame], min_context_bits: float,
+                    baselines: pd.DataFrame | None = None) -> dict:
+    """The leading columns of a summary row: do the models use context? The gain over the
+    unigram model (mean and std over members; interval from ci.tsv), both cross-entropies in
+    bits per masked token, with baselines the model's excess over the best baseline per token
+    (model CE - best bits per character x characters per token) and per character, and
+    uses_context (confidence.uses_context on the ci.tsv estimate and interval)."""
+    from gfm_limits.confidence import CONTEXT_GAIN, uses_context
+
+    outputs, ci = tables["outputs"], tables["ci"].set_index("statistic")
+    if CONTEXT_GAIN not in ci.index:
+        raise ValueError(f"ci.tsv has no {CONTEXT_GAIN} row; rerun the stats rule")
+    gain = ci.loc[CONTEXT_GAIN]
+    row = {"uses_context": uses_context(float(gain["estimate"]), float(gain["ci_low"]), min_context_bits),
+           **_mean_std(outputs["unigram_cross_entropy_bits"] - outputs["cross_entropy_bits"], CONTEXT_GAIN),
+           f"{CONTEXT_GAIN}_ci_low": float(gain["ci_low"]), f"{CONTEXT_GAIN}_ci_high": float(gain["ci_high"])}
+    for col in ("cross_entropy_bits", "unigram_cross_entropy_bits"):
+        row |= _mean_std(outputs[col], col)
+    if baselines is not None:
+        position = context_position(baselines, row["cross_entropy_bits_mean"])
+        excess = row["cross_entropy_bits_mean"] - position["bits_per_char_best_baseline"] * position["chars_per_token"]
+        row |= {"ce_minus_best_baseline_bits": excess,
+                "ce_minus_best_baseline_bits_per_char": excess / position["chars_per_token"],
+                "best_baseline": position["best_baseline"]}
+    return row
+
+
+def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float, *,
+                      min_context_bits: float, baselines: pd.DataFrame | None = None) -> dict:
+    """One summary row: first whether the models use context (context_summary), then mean and
+    std over members (outputs, Fisher) or pairs (agreement), then where the model sits between
+    no context and the best baseline (context_position, with baselines)."""
+    row: dict = {"condition": condition, "members": len(tables["outputs"]),
+                 **context_summary(tables, min_context_bits, baselines)}
+    for col in ("kl_uniform_bits", "entropy_bits", "accuracy", "perplexity"):
         row |= _mean_std(tables["outputs"][col], col)
     js = tables["js"]
     row |= _mean_std(js.loc[np.isclose(js["top_p"], top_p), "js_distance"], f"js_p{top_p:g}")
@@ -243,6 +289,8 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, t
     if set(SPLIT_ROWS) <= set(split.columns):
         row |= _mean_std(split["word_decoder"] / (split["word_input"] + split["word_decoder"]),
                          "fisher_pe_word_decoder_part")
+    if baselines is not None:
+        row |= context_position(baselines, row["cross_entropy_bits_mean"])  # best_baseline stays in front
     return row
 
 
@@ -265,23 +313,38 @@ def context_position(baselines: pd.DataFrame, model_bits_per_token: float) -> di
 
 def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1.0,
               findings_out: str | None = None, comparisons: list[tuple[str, str]] = (),
-              level: float = 0.95, baselines: dict[str, str] | None = None) -> pd.DataFrame:
+              level: float = 0.95, baselines: dict[str, str] | None = None,
+              min_context_bits: float = StatsConfig.min_context_bits) -> pd.DataFrame:
     """summary.tsv: one row per condition from the per-condition tables; findings.tsv: each of
-    the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`."""
+    the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`,
+    interpretable where the text condition uses context (gain >= min_context_bits per token)."""
     from gfm_limits import confidence
 
     rows, replicates, estimates = [], {}, {}
     for condition, directory in stat_dirs.items():
         tables = {name: pd.read_csv(Path(directory) / f"{name}.tsv", sep="\t") for name in TABLES}
-        rows.append(condition_summary(condition, tables, k, top_p))
-        if baselines:
-            rows[-1] |= context_position(pd.read_csv(baselines[condition], sep="\t"),
-                                         rows[-1]["cross_entropy_bits_mean"])
+        table = pd.read_csv(baselines[condition], sep="\t") if baselines else None
+        rows.append(condition_summary(condition, tables, k, top_p, min_context_bits=min_context_bits,
+                                      baselines=table))
         replicates[condition] = dict(np.load(Path(directory) / "replicates.npz"))
         estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
     summary = pd.DataFrame(rows)
     _write(summary, out)
     if findings_out is not None:
-        found = confidence.findings(replicates, estimates, list(comparisons), k, top_p, level)
+        found = confidence.findings(replicates, estimates, list(comparisons), k, top_p, level,
+                                    min_context_bits=min_context_bits)
         _write(found, findings_out)
     return summary
+
+
+def gather_dynamics(paths: dict[str, str], out) -> pd.DataFrame:
+    """results/stats/dynamics.tsv: every condition's dynamics.tsv (dynamics.py) with its name in
+    front; only the header when no condition trains here."""
+    from gfm_limits.layout import DYNAMICS_COLUMNS
+
+    frames = [pd.read_csv(path, sep="\t", dtype={"seed_b": "Int64"}).assign(condition=condition)
+              for condition, path in paths.items()]
+    columns = ["condition", *DYNAMICS_COLUMNS]
+    table = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    _write(table, out)
+    return table

@@ -8,6 +8,10 @@ initialisation, the dropout and the masks; `data_seed` sets the order of the
 rows, the same for every member. The number of steps follows from a token
 budget, so every condition trains on the same number of tokens.
 
+Snapshots: besides the final model, a member saves itself at `snapshots`
+log-spaced steps before the last (`snapshot_steps`), the same steps for every
+member of a condition, for the statistics over training (dynamics.py).
+
 Speed (measured in bench/): on a GPU the forward pass runs under bf16
 autocast, the model (model.Bert) is compiled with torch.compile, AdamW is the
 fused kernel, rows reach the GPU through pinned memory, and no step waits for
@@ -19,12 +23,14 @@ shape depends on the data. On a CPU everything runs in fp32, uncompiled.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import signal
 import math
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -63,6 +69,7 @@ class TrainConfig:
     deterministic: bool = False  # deterministic GPU algorithms (slower; see README, Reliability)
     checkpoint_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
     checkpoint_minutes: float = 30.0  # and every so many minutes
+    snapshots: int = 4  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
@@ -113,6 +120,15 @@ def token_budget(cfg: TrainConfig, token_stats: dict | None) -> int:
 def n_steps(cfg: TrainConfig, seq_len: int, tokens: int | None = None) -> int:
     tokens = cfg.tokens if tokens is None else tokens
     return max(1, math.ceil(tokens / (cfg.batch_size * seq_len)))
+
+
+def snapshot_steps(steps: int, k: int) -> list[int]:
+    """The optimiser steps after which a member saves a snapshot: round(steps^(i/(k+1))) for
+    i = 1..k, evenly spaced on a log axis between step 1 and the final step (which continues the
+    spacing and is saved anyway), strictly before the final step, duplicates dropped (a run of
+    few steps gets fewer snapshots). snapshot_steps(980, 4) == [4, 16, 62, 247]."""
+    exponents = np.arange(1, k + 1) / (k + 1)
+    return sorted({int(s) for s in np.round(steps ** exponents) if 1 <= s < steps})
 
 
 def capacity(n_tokens: int, prob: float) -> int:
@@ -240,10 +256,11 @@ def device_batches(rows: np.ndarray, order: np.ndarray, device):
 
 
 def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoints: Checkpoints | None = None,
-              start: int = 0, curve: list[dict] | None = None) -> list[dict]:
+              start: int = 0, curve: list[dict] | None = None, *, snapshots: Snapshots | None = None) -> list[dict]:
     """Run the optimiser steps from `start`; return the training curve, one row per `log_every`
     steps (the loss is read from the GPU only then: reading it every step would synchronise).
-    With `checkpoints`, save the whole state when one is due and stop after a signal."""
+    With `checkpoints`, save the whole state when one is due and stop after a signal; with
+    `snapshots`, save the model after each of its steps (before any state saved at that step)."""
     import torch
 
     log_every = stepper.cfg.log_every
@@ -251,6 +268,8 @@ def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoin
     window_loss = torch.zeros((), device=stepper.device)
     for step, batch in enumerate(batches, start=start):
         window_loss += stepper(batch)
+        if snapshots is not None and step + 1 in snapshots.steps:
+            snapshots.save(stepper.model, step + 1, (step + 1) * step_tokens)
         if (step + 1) % log_every == 0 or step + 1 == steps:
             n, now = (step % log_every) + 1, time.perf_counter()
             curve.append({"step": step + 1, "tokens": (step + 1) * step_tokens, "loss": window_loss.item() / n,
@@ -261,6 +280,59 @@ def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoin
             if checkpoints is not None and step + 1 < steps and checkpoints.due(step + 1):
                 checkpoints.save(stepper, step + 1, curve)
     return curve
+
+
+class Snapshots:
+    """A member's models after `steps` (snapshot_steps), each written the moment training passes
+    it as an HF BertForMaskedLM folder `step{N}/` of `folder` (with tokenizer.json and
+    snapshot.json: `describe`, step, tokens), atomically, so a kill leaves whole snapshots only.
+    `folder` sits beside the training state and outlives an interrupted job, so a resumed run
+    keeps the snapshots it wrote before; `publish` puts them into the rule's output at the end."""
+
+    def __init__(self, folder, steps: list[int], pad_id: int, tokenizer_path, describe: dict):
+        self.folder, self.steps = Path(folder), list(steps)
+        self.pad_id, self.tokenizer_path, self.describe = pad_id, tokenizer_path, describe
+
+    def start(self, first: int) -> None:
+        """A run from step 0 drops snapshots another run left (another config, or no state to resume)."""
+        if first == 0 and self.folder.exists():
+            shutil.rmtree(self.folder)
+
+    def save(self, model, step: int, tokens: int) -> None:
+        import torch
+
+        # save_pretrained builds, and so initialises, an HF model from the CPU RNG, which also
+        # draws the dropout of CPU training: fork it, so a snapshot leaves training as it was
+        with torch.random.fork_rng(devices=[]), atomic_path(self.folder / f"step{step}", directory=True) as tmp:
+            save_pretrained(model, self.pad_id, tmp)
+            shutil.copyfile(self.tokenizer_path, tmp / "tokenizer.json")
+            (tmp / "snapshot.json").write_text(json.dumps({**self.describe, "step": step, "tokens": tokens},
+                                                          indent=2) + "\n")
+        log.info("saved the snapshot at step %d", step)
+
+    def publish(self, out) -> None:
+        """Every snapshot into `out` (step{N}/ each), atomically; files are hard-linked, or copied
+        where `out` is on another file system. The working folder stays until `remove`."""
+        missing = [s for s in self.steps if not (self.folder / f"step{s}").is_dir()]
+        if missing:
+            raise RuntimeError(f"snapshots of steps {missing} are missing from {self.folder}; remove the training "
+                               f"state beside it to train this member afresh")
+        with atomic_path(out, directory=True) as tmp:
+            for s in self.steps:
+                shutil.copytree(self.folder / f"step{s}", tmp / f"step{s}", copy_function=_link_or_copy)
+
+    def remove(self) -> None:
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+
+
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError as err:
+        if err.errno != errno.EXDEV:  # only another file system is a reason to copy
+            raise
+        shutil.copy2(src, dst)
 
 
 class Interrupted(SystemExit):
@@ -331,10 +403,14 @@ class Checkpoints:
 
 
 def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
-              cfg: TrainConfig, threads: int = 1, token_stats=None, checkpoint=None) -> dict:
+              cfg: TrainConfig, threads: int = 1, token_stats=None, checkpoint=None, *,
+              snapshots_out=None, snapshots_staging=None) -> dict:
     """Train one member; write a from_pretrained checkpoint and its training curve.
     token_stats: the encode rule's JSON for the training rows (needed by budget as_paper).
-    checkpoint: where to keep the training state (Checkpoints); a rerun resumes from it."""
+    checkpoint: where to keep the training state (Checkpoints); a rerun resumes from it.
+    snapshots_out: a folder for the cfg.snapshots snapshots (Snapshots), written while training
+    into snapshots_staging (beside the checkpoint, so they survive an interruption; default: a
+    temporary folder beside snapshots_out)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -357,26 +433,45 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
         fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps, **digests}
         checkpoints = Checkpoints(checkpoint, fingerprint, cfg.checkpoint_steps, cfg.checkpoint_minutes)
         first, curve = checkpoints.resume(stepper)
+    snapshots = None
+    if snapshots_out is not None:
+        describe = {"seed": cfg.seed, "steps": steps, **digests, "model": asdict(model_cfg), "train": asdict(cfg)}
+        snapshots = Snapshots(_staging(snapshots_out, snapshots_staging), snapshot_steps(steps, cfg.snapshots),
+                              ids["[PAD]"], tokenizer_path, describe)
+        snapshots.start(first)
     start = time.perf_counter()
     with BusySampler(device) as busy, (checkpoints or contextlib.nullcontext()):
         curve = run_steps(stepper, device_batches(rows, order[first:], device), steps, step_tokens,
-                          checkpoints, first, curve)
+                          checkpoints, first, curve, snapshots=snapshots)
     seconds = time.perf_counter() - start
     summary = {
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
         "final_loss": curve[-1]["loss"], "seconds": seconds, "tokens_per_s": steps * step_tokens / seconds,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "compiled": stepper.forward is not model, "gpu_busy_percent": busy.percent,
-        "masked_dropped": int(stepper.dropped), "resumed_from_step": first, **digests,
+        "masked_dropped": int(stepper.dropped), "resumed_from_step": first,
+        "snapshot_steps": snapshots.steps if snapshots is not None else [], **digests,
         "model": asdict(model_cfg), "train": asdict(cfg), "packages": package_versions(),
     }
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
                     summary["masked_dropped"])
     _save(model, ids["[PAD]"], tokenizer_path, out_dir, curve_path, curve, summary)
+    if snapshots is not None:
+        snapshots.publish(snapshots_out)
     if checkpoints is not None:
         checkpoints.remove()
+    if snapshots is not None:  # after the state: a kill in between resumes with every snapshot kept
+        snapshots.remove()
     return summary
+
+
+def _staging(out, staging) -> Path:
+    """Where snapshots are written while training: `staging`, or a new temporary folder beside `out`."""
+    if staging is not None:
+        return Path(staging)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.", dir=Path(out).parent))
 
 
 def _save(model, pad_id, tokenizer_path, out_dir, curve_path, curve, summary) -> None:

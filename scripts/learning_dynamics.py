@@ -1,0 +1,15 @@
+"""Rule dynamics: the paper's statistics at every snapshot and the final model of a condition's members."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+from gfm_limits.dynamics import condition_dynamics
+
+p = snakemake.params
+condition_dynamics(models=dict(zip(p.seeds, snakemake.input.models)),
+                   snapshots=dict(zip(p.seeds, snakemake.input.snapshots)), masks=snakemake.input.masks,
+                   train_tokens=snakemake.input.tokens, out=snakemake.output[0], n_sequences=p.n_sequences,
+                   k=p.summary_k, top_p=p.summary_top_p, batch_size=p.batch_size, precision=p.precision,
+                   threads=snakemake.threads)
