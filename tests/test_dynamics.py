@@ -94,8 +94,8 @@ def test_every_statistic_at_every_step_matches_an_independent_computation(condit
     counts = np.bincount(train.ravel(), minlength=74) + 0.5
     counts[:5] = 0
     unigram = counts / counts.sum()
-    assert sorted(table["step"].unique()) == [2, 5, 12]  # snapshot_steps(12, 2) and the final step
-    for step in (2, 5, 12):
+    assert sorted(table["step"].unique()) == [3, 6, 12]  # snapshot_steps(12, 2) and the final step
+    for step in (3, 6, 12):
         folders = {s: root / (f"seed{s}" if step == 12 else f"seed{s}.snapshots/step{step}") for s in SEEDS}
         found = {s: independent(f, root) for s, f in folders.items()}
         at = table[table["step"] == step]
@@ -140,7 +140,7 @@ def test_members_on_different_schedules_are_refused(condition, tmp_path):
     root, _ = condition
     shutil.copytree(root / "seed2", tmp_path / "seed2")
     record = json.loads((tmp_path / "seed2" / "training.json").read_text())
-    (tmp_path / "seed2" / "training.json").write_text(json.dumps({**record, "snapshot_steps": [3, 5]}))
-    assert shared_schedule({1: root / "seed1", 2: root / "seed2"}) == ([2, 5], 12, 8 * 32)
+    (tmp_path / "seed2" / "training.json").write_text(json.dumps({**record, "snapshot_steps": [2, 5]}))
+    assert shared_schedule({1: root / "seed1", 2: root / "seed2"}) == ([3, 6], 12, 8 * 32)
     with pytest.raises(InputError, match="members differ"):
         shared_schedule({1: root / "seed1", 2: tmp_path / "seed2"})

@@ -11,7 +11,7 @@ from transformers import BertForMaskedLM
 from gfm_limits import tokenizer as tk
 from gfm_limits.fisher import fisher_paper, group_of
 from gfm_limits.model import (ModelConfig, build_hf_model, build_model, from_hf, load_model, masked_logits,
-                               to_hf_state_dict)
+                               save_pretrained, to_hf_state_dict)
 from gfm_limits.train import (TrainConfig, batch_order, capacity, mlm_mask, select_masked, snapshot_steps,
                               train_mlm)
 
@@ -147,14 +147,15 @@ def test_training_writes_loadable_self_describing_checkpoint(encoded, tmp_path):
 
 
 def test_snapshot_steps_are_log_spaced_before_the_final_step_without_duplicates():
-    assert snapshot_steps(980, 4) == [4, 16, 62, 247]
-    assert snapshot_steps(10**5, 4) == [10, 100, 1000, 10000]  # the final step continues the spacing
-    assert snapshot_steps(10, 4) == [2, 3, 4, 6]
+    assert snapshot_steps(2500, 5) == [78, 156, 312, 625, 1250]  # 2500 / 32 = 78.125, ...
+    assert snapshot_steps(980, 4) == [61, 122, 245, 490]  # 122.5 rounds to even
+    assert snapshot_steps(10**5, 4) == [6250, 12500, 25000, 50000]  # the final step continues the doubling
+    assert snapshot_steps(10, 4) == [1, 2, 5]  # 10 / 8 and 10 / 16 both round to 1
     assert snapshot_steps(2, 4) == [1] and snapshot_steps(1, 4) == [] and snapshot_steps(980, 0) == []
     for steps, k in [(3, 8), (50, 20), (12, 4), (7, 1)]:
         found = snapshot_steps(steps, k)
         assert found == sorted(set(found)) and all(1 <= s < steps for s in found) and 1 <= len(found) <= k
-    assert snapshot_steps(7, 1) == [3]  # round(sqrt(7))
+    assert snapshot_steps(7, 1) == [4]  # round(3.5) to even
 
 
 def test_snapshots_leave_training_unchanged_and_load_as_models(encoded, tmp_path):
@@ -168,16 +169,16 @@ def test_snapshots_leave_training_unchanged_and_load_as_models(encoded, tmp_path
                             snapshots_staging=tmp_path / f"staging{n}")
         assert not (tmp_path / f"staging{n}").exists()  # moved into the output, then removed
     assert runs[0]["snapshot_steps"] == [] and not any((tmp_path / "s0").iterdir())
-    assert runs[4]["snapshot_steps"] == snapshot_steps(12, 4) == [2, 3, 4, 7]
-    assert json.loads((tmp_path / "m4" / "training.json").read_text())["snapshot_steps"] == [2, 3, 4, 7]
-    assert sorted(p.name for p in (tmp_path / "s4").iterdir()) == ["step2", "step3", "step4", "step7"]
+    assert runs[4]["snapshot_steps"] == snapshot_steps(12, 4) == [1, 2, 3, 6]
+    assert json.loads((tmp_path / "m4" / "training.json").read_text())["snapshot_steps"] == [1, 2, 3, 6]
+    assert sorted(p.name for p in (tmp_path / "s4").iterdir()) == ["step1", "step2", "step3", "step6"]
     without, final = load_model(tmp_path / "m0").state_dict(), load_model(tmp_path / "m4").state_dict()
     assert all(torch.equal(without[name], final[name]) for name in without)
-    word = [load_model(tmp_path / "s4" / f"step{s}").word.weight for s in (2, 3, 4, 7)] + [final["word.weight"]]
+    word = [load_model(tmp_path / "s4" / f"step{s}").word.weight for s in (1, 2, 3, 6)] + [final["word.weight"]]
     assert all(not torch.equal(a, b) for a, b in zip(word, word[1:]))  # training moved on between them
-    meta = json.loads((tmp_path / "s4" / "step4" / "snapshot.json").read_text())
-    assert meta["step"] == 4 and meta["tokens"] == 4 * 8 * 32 and meta["seed"] == 1 and meta["steps"] == 12
-    assert (tmp_path / "s4" / "step4" / "tokenizer.json").read_bytes() == (encoded / "kmer.json").read_bytes()
+    meta = json.loads((tmp_path / "s4" / "step3" / "snapshot.json").read_text())
+    assert meta["step"] == 3 and meta["tokens"] == 3 * 8 * 32 and meta["seed"] == 1 and meta["steps"] == 12
+    assert (tmp_path / "s4" / "step3" / "tokenizer.json").read_bytes() == (encoded / "kmer.json").read_bytes()
 
 
 def test_same_seed_is_bitwise_reproducible_and_seeds_differ(encoded, tmp_path):
@@ -226,7 +227,7 @@ def test_fisher_paper_matches_an_independent_loop(encoded):
     assert sum(r["n_params"] for r in records.values()) == sum(p.numel() for p in model.parameters())
 
 
-RESUME_CFG = dict(batch_size=8, tokens=8 * 32 * 400, lr=1e-3, log_every=4, checkpoint_steps=20)
+RESUME_CFG = dict(batch_size=8, tokens=8 * 32 * 400, lr=1e-3, log_every=4, checkpoint_steps=20, snapshots=8)
 DRIVER = """
 import sys
 sys.path.insert(0, {scripts!r})
@@ -235,7 +236,7 @@ from gfm_limits.train import TrainConfig, train_mlm
 train_mlm({rows!r}, {tok!r}, {out!r}, {curve!r}, ModelConfig(**{model!r}), TrainConfig(seed=5, **{cfg!r}),
           checkpoint={ckpt!r}, snapshots_out={snaps!r}, snapshots_staging={staging!r})
 """
-RESUME_SNAPSHOTS = snapshot_steps(400, 4)  # [3, 11, 36, 121]: the first two precede the first state (step 20)
+RESUME_SNAPSHOTS = snapshot_steps(400, 8)  # [2, 3, 6, 12, 25, 50, 100, 200]: the first four precede the first state (step 20)
 
 
 def _start_training(encoded, root):
@@ -289,7 +290,7 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     saved = torch.load(tmp_path / "state.pt", weights_only=False)
     assert 0 < saved["step"] < 400
     before = [s for s in RESUME_SNAPSHOTS if s <= saved["step"]]
-    assert before[:2] == [3, 11] and not (tmp_path / "snaps").exists()
+    assert before[:4] == [2, 3, 6, 12] and not (tmp_path / "snaps").exists()
     assert all((tmp_path / "state.snapshots" / f"step{s}" / "model.safetensors").is_file() for s in before)
     if how == "SIGTERM":
         assert "stopped by SIGTERM" in stderr
@@ -387,3 +388,18 @@ def test_per_example_fisher_of_an_untied_model_matches_a_plain_loop(encoded):
     assert set(records) == set(expected)
     for group, value in expected.items():
         assert records[group] == pytest.approx(value, rel=1e-4), group
+
+
+def test_initializer_range_sets_the_std_of_the_initial_weights_and_survives_a_save(tmp_path):
+    """model.initializer_range is HF's initializer_range: every weight matrix and embedding is drawn
+    from N(0, range^2) by HF's own init (padding row and LayerNorms aside), and the saved config keeps it."""
+    wide = ModelConfig(**{**TINY.__dict__, "hidden_size": 64, "intermediate_size": 128, "initializer_range": 0.1})
+    model = build_model(wide, 512, 0, seed=3)
+    for weight in (model.word.weight[1:], model.position.weight, model.layers[0].qkv.weight, model.head_dense.weight):
+        assert weight.detach().std().item() == pytest.approx(0.1, rel=0.05)
+    assert model.layers[0].attn_norm.weight.detach().eq(1).all()
+    save_pretrained(model, 0, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["initializer_range"] == 0.1
+    assert load_model(tmp_path).cfg == wide
+    narrow = build_model(TINY, 512, 0, seed=3)
+    assert narrow.word.weight[1:].detach().std().item() == pytest.approx(0.02, rel=0.05)

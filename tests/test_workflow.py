@@ -108,11 +108,11 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
     assert not list((root / "results/checkpoints").glob("*/*.snapshots"))  # moved into the outputs
     for condition in CONDITIONS:
         record = json.loads((root / f"results/models/{condition}/seed1/training.json").read_text())
-        assert record["snapshot_steps"] == [2, 3, 4, 6]  # snapshot_steps(10, 4)
+        assert record["snapshot_steps"] == [1, 2, 5]  # snapshot_steps(10, 5)
         assert {p.name for p in (root / f"results/models/{condition}/seed2.snapshots").iterdir()} >= {
-            "step2", "step3", "step4", "step6"}
+            "step1", "step2", "step5"}
         table = combined[combined["condition"] == condition]
-        assert sorted(table["step"].unique()) == [2, 3, 4, 6, 10]
+        assert sorted(table["step"].unique()) == [1, 2, 5, 10]
         final = table[table["final"]].set_index(["statistic", "seed_a", "seed_b"])["value"]
         assert (table.loc[table["final"], "step"] == 10).all()
         outputs = pd.read_csv(root / f"results/stats/{condition}/outputs.tsv", sep="\t").set_index("seed")

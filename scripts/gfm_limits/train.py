@@ -69,7 +69,7 @@ class TrainConfig:
     deterministic: bool = False  # deterministic GPU algorithms (slower; see README, Reliability)
     checkpoint_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
     checkpoint_minutes: float = 30.0  # and every so many minutes
-    snapshots: int = 4  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
+    snapshots: int = 5  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
@@ -123,12 +123,12 @@ def n_steps(cfg: TrainConfig, seq_len: int, tokens: int | None = None) -> int:
 
 
 def snapshot_steps(steps: int, k: int) -> list[int]:
-    """The optimiser steps after which a member saves a snapshot: round(steps^(i/(k+1))) for
-    i = 1..k, evenly spaced on a log axis between step 1 and the final step (which continues the
-    spacing and is saved anyway), strictly before the final step, duplicates dropped (a run of
-    few steps gets fewer snapshots). snapshot_steps(980, 4) == [4, 16, 62, 247]."""
-    exponents = np.arange(1, k + 1) / (k + 1)
-    return sorted({int(s) for s in np.round(steps ** exponents) if 1 <= s < steps})
+    """The optimiser steps after which a member saves a snapshot: round(steps / 2^i) for i = 1..k,
+    each twice the one before and the final step (saved anyway) twice the last, so the k + 1
+    models are evenly spaced on a log axis over the last k doublings of training, where a masked
+    LM leaves the unigram plateau; duplicates and steps below 1 dropped (a run of few steps gets
+    fewer). snapshot_steps(2500, 5) == [78, 156, 312, 625, 1250]."""
+    return sorted({s for i in range(1, k + 1) if 1 <= (s := round(steps / 2**i)) < steps})
 
 
 def capacity(n_tokens: int, prob: float) -> int:
