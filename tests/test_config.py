@@ -104,3 +104,18 @@ def test_summary_statistics_must_be_among_the_computed_ones(stats, message):
     validate(config, str(ROOT / "config" / "schema.yaml"))
     with pytest.raises(InputError, match=message):
         check_consistency(config)
+
+
+@pytest.mark.parametrize("name", ["gpu.yaml", "paper.yaml", "paper_v2.yaml"])
+def test_configs_that_train_another_model_name_every_model_key(name):
+    """A --configfile overrides only the keys it names, so a config of another model that left one
+    out would silently inherit the CPU default's (its initialisation std 0.05 kept config/gpu.yaml's
+    first run on the unigram plateau): each such config names every model key and its row length."""
+    from dataclasses import fields
+
+    from gfm_limits.model import ModelConfig
+
+    extra = yaml.safe_load((ROOT / "config" / name).read_text())
+    named = set(extra["model"])
+    assert named >= {f.name for f in fields(ModelConfig)} - {"tie_embeddings"}, sorted(named)
+    assert extra["encode"]["seq_len"] <= extra["model"]["max_position"]
