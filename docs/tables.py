@@ -12,13 +12,14 @@ import pandas as pd
 
 
 def context_table(summary: pd.DataFrame) -> str:
-    rows = ["| condition | members | held-out CE | unigram CE | gain over unigram [95% CI] | best baseline | CE - best baseline | uses context |",
+    rows = ["| condition | members | held-out CE | unigram CE | gain over unigram [95% CI] | best baseline | CE - best baseline [95% CI] | uses context |",
             "|---|---:|---:|---:|---:|---|---:|---|"]
     for _, r in summary.iterrows():
         rows.append(
             f"| {r.condition} | {r.members} | {r.cross_entropy_bits_mean:.2f} | {r.unigram_cross_entropy_bits_mean:.2f} "
             f"| **{r.context_gain_bits_mean:+.2f}** [{r.context_gain_bits_ci_low:+.2f}, {r.context_gain_bits_ci_high:+.2f}] "
-            f"| {r.best_baseline} | {r.ce_minus_best_baseline_bits:+.2f} | {'yes' if r.uses_context else 'no'} |")
+            f"| {r.best_baseline} | {r.ce_minus_best_baseline_bits:+.2f} [{r.ce_minus_best_baseline_bits_ci_low:+.2f}, "
+            f"{r.ce_minus_best_baseline_bits_ci_high:+.2f}] | {'yes' if r.uses_context else 'no'} |")
     return "\n".join(rows)
 
 

@@ -112,10 +112,11 @@ def test_context_gain_interval_matches_a_loop_over_the_draws(conditions):
 def test_summary_begins_with_whether_the_models_use_context(conditions, tmp_path):
     root, made = conditions
     summary, _ = _summarize(root, tmp_path)
-    assert list(summary.reset_index().columns[:14]) == [
+    assert list(summary.reset_index().columns[:16]) == [
         "condition", "members", "uses_context", "context_gain_bits_mean", "context_gain_bits_std",
         "context_gain_bits_ci_low", "context_gain_bits_ci_high", "cross_entropy_bits_mean", "cross_entropy_bits_std",
         "unigram_cross_entropy_bits_mean", "unigram_cross_entropy_bits_std", "ce_minus_best_baseline_bits",
+        "ce_minus_best_baseline_bits_ci_low", "ce_minus_best_baseline_bits_ci_high",
         "ce_minus_best_baseline_bits_per_char", "best_baseline"]
     text, dna = summary.loc["text"], summary.loc["dna"]
     assert text["uses_context"] and not dna["uses_context"]
@@ -127,6 +128,11 @@ def test_summary_begins_with_whether_the_models_use_context(conditions, tmp_path
         assert row["best_baseline"] == "char xz"
         assert row["ce_minus_best_baseline_bits"] == pytest.approx(row["cross_entropy_bits_mean"] - 0.5 * 4.0)
         assert row["ce_minus_best_baseline_bits_per_char"] == pytest.approx(row["cross_entropy_bits_mean"] / 4 - 0.5)
+        # the interval of CE - 2 bits, from the gain's: CE = unigram - gain, unigram fixed
+        assert [row["ce_minus_best_baseline_bits_ci_low"], row["ce_minus_best_baseline_bits_ci_high"]] == pytest.approx(
+            [row["unigram_cross_entropy_bits_mean"] - row[f"context_gain_bits_ci_{end}"] - 2.0 for end in ("high", "low")])
+        assert row["ce_minus_best_baseline_bits_ci_low"] <= row["ce_minus_best_baseline_bits"] <= row[
+            "ce_minus_best_baseline_bits_ci_high"]
     per_member = pd.read_csv(root / "text" / "outputs.tsv", sep="\t")
     gain = per_member["unigram_cross_entropy_bits"] - per_member["cross_entropy_bits"]
     assert text["context_gain_bits_std"] == pytest.approx(np.std(gain), rel=1e-6)

@@ -253,8 +253,13 @@ def context_summary(tables: dict[str, pd.DataFrame], min_context_bits: float,
         row |= _mean_std(outputs[col], col)
     if baselines is not None:
         position = context_position(baselines, row["cross_entropy_bits_mean"])
-        excess = row["cross_entropy_bits_mean"] - position["bits_per_char_best_baseline"] * position["chars_per_token"]
+        best = position["bits_per_char_best_baseline"] * position["chars_per_token"]  # bits per token
+        excess = row["cross_entropy_bits_mean"] - best
+        # CE = unigram CE - gain with the unigram and the baseline fixed: the gain's interval, reflected
+        unigram = row["unigram_cross_entropy_bits_mean"]
         row |= {"ce_minus_best_baseline_bits": excess,
+                "ce_minus_best_baseline_bits_ci_low": unigram - float(gain["ci_high"]) - best,
+                "ce_minus_best_baseline_bits_ci_high": unigram - float(gain["ci_low"]) - best,
                 "ce_minus_best_baseline_bits_per_char": excess / position["chars_per_token"],
                 "best_baseline": position["best_baseline"]}
     return row
