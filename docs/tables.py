@@ -18,9 +18,16 @@ def context_table(summary: pd.DataFrame) -> str:
         rows.append(
             f"| {r.condition} | {r.members} | {r.cross_entropy_bits_mean:.2f} | {r.unigram_cross_entropy_bits_mean:.2f} "
             f"| **{r.context_gain_bits_mean:+.2f}** [{r.context_gain_bits_ci_low:+.2f}, {r.context_gain_bits_ci_high:+.2f}] "
-            f"| {r.best_baseline} | {r.ce_minus_best_baseline_bits:+.2f} [{r.ce_minus_best_baseline_bits_ci_low:+.2f}, "
-            f"{r.ce_minus_best_baseline_bits_ci_high:+.2f}] | {'yes' if r.uses_context else 'no'} |")
+            f"| {r.best_baseline} | {r.ce_minus_best_baseline_bits:+.2f}{_interval(r, 'ce_minus_best_baseline_bits')} "
+            f"| {'yes' if r.uses_context else 'no'} |")
     return "\n".join(rows)
+
+
+def _interval(row: pd.Series, name: str) -> str:
+    """ ' [low, high]' where the run's summary has the interval (runs before it had none)."""
+    if f"{name}_ci_low" not in row:
+        return ""
+    return f" [{row[f'{name}_ci_low']:+.2f}, {row[f'{name}_ci_high']:+.2f}]"
 
 
 def members_line(outputs: dict[str, pd.DataFrame]) -> str:

@@ -286,6 +286,8 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
     """One panel per statistic of layout.DYNAMICS against training tokens (log axis), one colour
     per condition (as in the other figures): every member or pair thin, their mean thick; dashed,
     each condition's unigram level in the cross-entropy panel and 0 in the gain panel."""
+    import matplotlib.ticker
+
     import seaborn as sns
 
     from gfm_limits.layout import DYNAMICS
@@ -315,6 +317,7 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
             ax.axhline(0, color="grey", ls="--", lw=1)
         note = {"context_gain_bits": " (dashed: 0)", "cross_entropy_bits": " (dashed: unigram)"}.get(name, "")
         ax.set(xscale="log", xlabel="training tokens", title=name + note)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # under two decades minor ticks get labels
         if i == 0:
             ax.legend(fontsize=7)
     fig.suptitle("Learning dynamics: each statistic at every snapshot and the final model "
