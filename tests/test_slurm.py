@@ -65,19 +65,21 @@ def test_every_job_ran_as_a_slurm_job_of_this_run(slurm_run):
     assert ran == {rule: n for rule, n in planned.items() if rule != "all"}
 
 
-def test_train_and_extract_got_a_gpu(slurm_run):
+def test_train_extract_and_dynamics_got_a_gpu(slurm_run):
     _, _, jobs = slurm_run
     rule = jobs["Comment"].str.extract(r"^rule_([a-z_]+?)(?:_wildcards_|$)")[0]
     gpu = jobs["AllocTRES"].str.contains("gres/gpu=1")
-    assert gpu[rule.isin(["train", "extract"])].all()
-    assert not gpu[~rule.isin(["train", "extract"])].any()
+    on_gpu = rule.isin(["train", "extract", "dynamics"])  # the rules that run the models
+    assert on_gpu.sum() and gpu[on_gpu].all()
+    assert not gpu[~on_gpu].any()
 
 
 def test_results_equal_the_local_run(slurm_run, run):
     slurm_root, _, _ = slurm_run
     local_root, _ = run
     tables = sorted((local_root / "results" / "stats").rglob("*.tsv"))
-    assert len(tables) == 2 + len(CONDITIONS) * len(TABLES)  # summary, findings and every condition's tables
+    # summary, findings and dynamics, and every condition's tables and dynamics
+    assert len(tables) == 3 + len(CONDITIONS) * (len(TABLES) + 1)
     for table in tables:
         other = slurm_root / table.relative_to(local_root)
         pd.testing.assert_frame_equal(pd.read_csv(table, sep="\t"), pd.read_csv(other, sep="\t"), rtol=1e-6)
