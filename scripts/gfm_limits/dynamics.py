@@ -35,11 +35,11 @@ from gfm_limits import embeddings as emb
 from gfm_limits import metrics
 from gfm_limits.files import InputError, atomic_path
 from gfm_limits.fisher import fisher_paper
-from gfm_limits.layout import DYNAMICS_COLUMNS, SPECIAL_TOKENS
+from gfm_limits.layout import DYNAMICS_COLUMNS
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import predict_distributions
-from gfm_limits.stats import fisher_share, fisher_shares
+from gfm_limits.stats import fisher_share, fisher_shares, training_unigram
 from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], mas
     shared = np.load(masks)
     rows, predict, fisher_mask = (shared[key][:n_sequences] for key in ("rows", "predict", "fisher"))
     tok = load(Path(next(iter(models.values()))) / "tokenizer.json")
-    unigram = metrics.unigram_probs(np.load(train_tokens), tok.get_vocab_size(), len(SPECIAL_TOKENS))
+    unigram = training_unigram(np.load(train_tokens), tok.get_vocab_size())
     table = []
     for step in [*steps, final]:
         start = time.perf_counter()
