@@ -22,7 +22,6 @@ seq_len) under `--work`, with the pipeline's own functions.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import multiprocessing as mp
