@@ -84,10 +84,10 @@ def member_statistics(data: dict, unigram: np.ndarray) -> dict[str, float]:
 
 
 def pair_statistics(a: dict, b: dict, k: int, top_p: float) -> dict[str, float]:
-    """Agreement of two members: a and b hold probs (M, V), cos (V, V) and nn (V, k)."""
+    """Agreement of two members: a and b hold probs (M, V), nn (V, k) and ranks (V, V - 1)."""
     js = metrics.js_distance_top_p(a["probs"], b["probs"], [top_p])[top_p]  # (M,)
     return {f"js_p{top_p:g}": float(js.mean()), "disagreement": metrics.disagreement(a["probs"], b["probs"]),
-            f"jaccard_k{k}": emb.jaccard(a["nn"], b["nn"]), "spearman": emb.spearman_similarity(a["cos"], b["cos"])}
+            f"jaccard_k{k}": emb.jaccard(a["nn"], b["nn"]), "spearman": emb.spearman_from_ranks(a["ranks"], b["ranks"])}
 
 
 def step_rows(step: int, tokens: int, final: bool, members: dict[int, dict], unigram: np.ndarray, k: int,
@@ -99,6 +99,7 @@ def step_rows(step: int, tokens: int, final: bool, members: dict[int, dict], uni
     for data in members.values():
         data["cos"] = emb.cosine_similarity(data["embeddings"])  # (V, V)
         data["nn"] = emb.nearest_neighbours(data["cos"], k)  # (V, k)
+        data["ranks"] = emb.similarity_ranks(data["cos"])  # (V, V - 1)
     for a, b in itertools.combinations(sorted(members), 2):
         rows += [{**base, "statistic": name, "seed_a": a, "seed_b": b, "value": value}
                  for name, value in pair_statistics(members[a], members[b], k, top_p).items()]

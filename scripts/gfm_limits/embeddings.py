@@ -61,23 +61,34 @@ def topk_jaccard(cos_a: np.ndarray, cos_b: np.ndarray, ks: list[int]) -> dict[in
     return {k: jaccard(nn_a[:, :k], nn_b[:, :k]) for k in ks}
 
 
-def spearman_similarity(cos_a: np.ndarray, cos_b: np.ndarray, chunk: int = 256) -> float:
-    """Mean over tokens of Spearman's rho between their similarity rows in A and B (self excluded;
-    scipy.stats.spearmanr per row, computed as the Pearson correlation of average ranks, a block
-    of rows at a time)."""
-    n = len(cos_a)
-    rhos = []
-    for start in range(0, n, chunk):  # ranks of whole blocks of rows at once (scipy's average ranks)
+def similarity_ranks(cos: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Each token's similarity row as scipy's average ranks (self excluded), centred and scaled to
+    unit norm: (V, V - 1) float64, a constant row all zeros. Computed once per member, so that
+    spearman_similarity of many pairs ranks each member once."""
+    n = len(cos)
+    out = np.empty((n, n - 1))
+    for start in range(0, n, chunk):  # ranks of whole blocks of rows at once
         rows = np.arange(start, min(start + chunk, n))
         keep = np.arange(n)[None, :] != rows[:, None]  # (r, n): self excluded
-        a = rankdata(cos_a[rows][keep].reshape(len(rows), n - 1), axis=1)
-        b = rankdata(cos_b[rows][keep].reshape(len(rows), n - 1), axis=1)
-        a -= a.mean(axis=1, keepdims=True)
-        b -= b.mean(axis=1, keepdims=True)
-        denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rhos.append(np.where(denom > 0, (a * b).sum(axis=1) / denom, np.nan))  # constant row: NaN, as scipy
-    return float(np.nanmean(np.concatenate(rhos)))
+        ranks = rankdata(cos[rows][keep].reshape(len(rows), n - 1), axis=1)
+        ranks -= ranks.mean(axis=1, keepdims=True)
+        norm = np.sqrt((ranks * ranks).sum(axis=1, keepdims=True))
+        out[rows] = np.divide(ranks, norm, out=np.zeros_like(ranks), where=norm > 0)
+    return out
+
+
+def spearman_from_ranks(ranks_a: np.ndarray, ranks_b: np.ndarray) -> float:
+    """Mean over tokens of Spearman's rho from two members' similarity_ranks; a token whose row
+    is constant in either is left out (scipy's NaN)."""
+    rho = np.einsum("ij,ij->i", ranks_a, ranks_b)
+    defined = ranks_a.any(axis=1) & ranks_b.any(axis=1)
+    return float(rho[defined].mean()) if defined.any() else float("nan")
+
+
+def spearman_similarity(cos_a: np.ndarray, cos_b: np.ndarray, chunk: int = 256) -> float:
+    """Mean over tokens of Spearman's rho between their similarity rows in A and B (self excluded;
+    scipy.stats.spearmanr per row, computed as the Pearson correlation of average ranks)."""
+    return spearman_from_ranks(similarity_ranks(cos_a, chunk), similarity_ranks(cos_b, chunk))
 
 
 def _row_pearson(x: np.ndarray, y: np.ndarray, eps: float = 0.0) -> np.ndarray:

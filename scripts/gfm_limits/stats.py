@@ -92,9 +92,10 @@ def embedding_tables(mats: dict[int, np.ndarray],
     max(top_k) nearest neighbours, (V, k_max), most similar first."""
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
     nn = {seed: emb.nearest_neighbours(c, max(cfg.top_k)) for seed, c in cos.items()}  # (V, k_max), once
+    ranks = {seed: emb.similarity_ranks(c) for seed, c in cos.items()}  # (V, V - 1), once
     pair_rows, topk_rows = [], []
     for a, b in itertools.combinations(sorted(mats), 2):
-        pair_rows.append({"seed_a": a, "seed_b": b, "spearman": emb.spearman_similarity(cos[a], cos[b]),
+        pair_rows.append({"seed_a": a, "seed_b": b, "spearman": emb.spearman_from_ranks(ranks[a], ranks[b]),
                           "procrustes": emb.procrustes_disparity(mats[a], mats[b])})
         for k in cfg.top_k:
             nn_a, nn_b = nn[a][:, :k], nn[b][:, :k]
