@@ -131,7 +131,8 @@ def run_variant(args) -> list[dict]:
             records.append({"variant": name, "step": step, "tokens": step * v["batch_size"] * v["seq_len"],
                             "seconds": round(time.perf_counter() - start, 1), "ce_bits": round(ce, 4),
                             "unigram_bits": round(unigram_bits, 4), "gain_bits": round(unigram_bits - ce, 4),
-                            "parameters": params, "vocab": vocab, "epochs": round(step * v["batch_size"] / len(train_rows), 2),
+                            "parameters": params, "vocab": vocab,
+                            "epochs": round(step * v["batch_size"] / len(train_rows), 2),
                             **{k: v[k] for k in DEFAULTS if k not in ("seed", "compile")}})
             print(json.dumps({k: records[-1][k] for k in ("variant", "step", "seconds", "ce_bits", "gain_bits")}),
                   flush=True)

@@ -19,7 +19,8 @@ def train_table(result: dict) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in by.items():
         busy = f"{s['gpu_busy_percent']:.0f}%" if s["gpu_busy_percent"] is not None else "n/a"
-        lines.append(f"| {NAMES[name]} | {s['tokens_per_s']:,.0f} | {s['tokens_per_s'] / by['paper']['tokens_per_s']:.2f}x "
+        lines.append(f"| {NAMES[name]} | {s['tokens_per_s']:,.0f} "
+                     f"| {s['tokens_per_s'] / by['paper']['tokens_per_s']:.2f}x "
                      f"| {s['tokens_per_s'] / by['hf_bf16']['tokens_per_s']:.2f}x | {100 * s['mfu']:.1f}% "
                      f"| {s['tflops']:.0f} | {s['peak_mem_gib']:.1f} GiB | {busy} |")
     return "\n".join(lines)
@@ -45,7 +46,8 @@ def extract_table(result: dict) -> str:
         f"| ours (extract rule, bf16 encoder) | {ours:.1f} | {ours / result['members']:.1f} | {paper / ours:.2f}x |",
         "",
         f"Against the paper's fp32 on the same member: entropy of the predictive distributions differs by at most "
-        f"{b['max_abs_entropy_diff_bits']:.1e} bits with `precision: bf16` (mean {b['mean_abs_entropy_diff_bits']:.1e}) "
+        f"{b['max_abs_entropy_diff_bits']:.1e} bits with `precision: bf16` "
+        f"(mean {b['mean_abs_entropy_diff_bits']:.1e}) "
         f"and {f['max_abs_entropy_diff_bits']:.1e} with `precision: fp32`; a Fisher group's share of the total by at "
         f"most {b['max_abs_fisher_share_diff']:.1e} (bf16) and {f['max_abs_fisher_share_diff']:.1e} (fp32)."])
 
@@ -76,7 +78,8 @@ def main(folder: str) -> None:
             f"({m['num_layers']} layers, hidden {m['hidden_size']}, {m['num_heads']} heads, FFN "
             f"{m['intermediate_size']}, dropout {m['dropout']}, vocabulary 4096), batch {train['batch_size']} x "
             f"{train['seq_len']} tokens of real English Wikipedia (the gpu.yaml text_bpe rows). "
-            f"Timed over {train['timed_steps']} steps ((a): fewer, it is slow) after {train['warmup_steps']} warm-up steps.",
+            f"Timed over {train['timed_steps']} steps ((a): fewer, it is slow) "
+            f"after {train['warmup_steps']} warm-up steps.",
             "", "## Training", "", train_table(train), "",
             f"MFU = {train['setups'][0]['flops_per_token'] / 1e6:.0f} MFLOP per token (6 x encoder matmul weights + "
             f"12 x layers x T x H for attention + 6 x 0.15 x MLM head weights, the same count for every setup) x "
@@ -85,9 +88,10 @@ def main(folder: str) -> None:
             "![loss curves](loss_curves.png)", "",
             f"## Extraction: {extract['members']} members x {extract['n_sequences']} held-out rows of "
             f"{extract['seq_len']} tokens", "",
-            f"{extract['positions']['predict']:,} masked positions for the predictive distributions (written to disk), "
-            f"{extract['positions']['fisher']:,} for the Fisher, batch {extract['batch_size']}; each member read from its "
-            f"checkpoint folder.", "", extract_table(extract), ""]
+            f"{extract['positions']['predict']:,} masked positions for the predictive distributions "
+            "(written to disk), "
+            f"{extract['positions']['fisher']:,} for the Fisher, batch {extract['batch_size']}; "
+            "each member read from its checkpoint folder.", "", extract_table(extract), ""]
     (folder / "BENCH.md").write_text("\n".join(text))
     curves_png(train, folder / "loss_curves.png")
 

@@ -40,11 +40,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from gfm_limits.model import ModelConfig, build_hf_model, flops_per_token, from_hf, save_pretrained  # noqa: E402
 from gfm_limits.gpu import BusySampler  # noqa: E402
+from gfm_limits.model import ModelConfig, build_hf_model, flops_per_token, from_hf, save_pretrained  # noqa: E402
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids  # noqa: E402
-from gfm_limits.train import (TrainConfig, Stepper, batch_order, capacity, device_batches,  # noqa: E402
-                              mlm_mask, select_masked)
+from gfm_limits.train import Stepper, TrainConfig, batch_order, capacity, device_batches, mlm_mask, select_masked  # noqa: E402
 
 PAPER_90M = ModelConfig()  # BertConfig() defaults: 12 x 768, 12 heads, FFN 3072, 512 positions
 PEAK_BF16 = 989e12  # H100 / H200 SXM dense bf16 tensor-core peak, FLOP/s
@@ -76,8 +75,13 @@ def record(name, tokens_per_s, peak_bytes, busy, cfg, vocab, seq_len, extra=None
 
 def hf_trainer(name, rows, tokenizer_path, cfg, args, bf16: bool):
     """(a) or (b): the HF Trainer on the same rows; returns the timing record."""
-    from transformers import (DataCollatorForLanguageModeling, PreTrainedTokenizerFast, Trainer,
-                              TrainerCallback, TrainingArguments)
+    from transformers import (
+        DataCollatorForLanguageModeling,
+        PreTrainedTokenizerFast,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
     tok = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_path), pad_token="[PAD]", unk_token="[UNK]",
                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
@@ -113,7 +117,8 @@ def hf_trainer(name, rows, tokenizer_path, cfg, args, bf16: bool):
             warmup_steps=max(1, total // 10), lr_scheduler_type="cosine", max_grad_norm=0.5, weight_decay=0.0,
             seed=1, data_seed=42, report_to="none", save_strategy="no", logging_strategy="no",
             disable_tqdm=True, dataloader_num_workers=4, dataloader_pin_memory=True,
-            bf16=bf16 and DEV.type == "cuda", tf32=bf16 and DEV.type == "cuda", use_cpu=DEV.type == "cpu", optim="adamw_torch_fused" if bf16 else "adamw_torch")
+            bf16=bf16 and DEV.type == "cuda", tf32=bf16 and DEV.type == "cuda", use_cpu=DEV.type == "cpu",
+            optim="adamw_torch_fused" if bf16 else "adamw_torch")
         timer = Timer()
         trainer = Trainer(model=model, args=targs, train_dataset=Rows(),
                           data_collator=DataCollatorForLanguageModeling(tok, mlm_probability=0.15),
@@ -248,7 +253,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     rows = np.load(args.tokens)
     todo = args.setups.split(",")
-    result = {"gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else "cpu", "torch": torch.__version__, "peak_bf16_flops": PEAK_BF16,
+    result = {"gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else "cpu", "torch": torch.__version__,
+              "peak_bf16_flops": PEAK_BF16,
               "model": cfg.__dict__, "batch_size": args.batch_size, "seq_len": int(rows.shape[1]),
               "warmup_steps": args.warmup, "timed_steps": args.steps, "setups": []}
     import transformers

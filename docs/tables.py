@@ -12,12 +12,15 @@ import pandas as pd
 
 
 def context_table(summary: pd.DataFrame) -> str:
-    rows = ["| condition | members | held-out CE | unigram CE | gain over unigram [95% CI] | best baseline | CE - best baseline [95% CI] | uses context |",
+    rows = ["| condition | members | held-out CE | unigram CE | gain over unigram [95% CI] | best baseline "
+            "| CE - best baseline [95% CI] | uses context |",
             "|---|---:|---:|---:|---:|---|---:|---|"]
     for _, r in summary.iterrows():
         rows.append(
-            f"| {r.condition} | {r.members} | {r.cross_entropy_bits_mean:.2f} | {r.unigram_cross_entropy_bits_mean:.2f} "
-            f"| **{r.context_gain_bits_mean:+.2f}** [{r.context_gain_bits_ci_low:+.2f}, {r.context_gain_bits_ci_high:+.2f}] "
+            f"| {r.condition} | {r.members} | {r.cross_entropy_bits_mean:.2f} "
+            f"| {r.unigram_cross_entropy_bits_mean:.2f} "
+            f"| **{r.context_gain_bits_mean:+.2f}** "
+            f"[{r.context_gain_bits_ci_low:+.2f}, {r.context_gain_bits_ci_high:+.2f}] "
             f"| {r.best_baseline} | {r.ce_minus_best_baseline_bits:+.2f}{_interval(r, 'ce_minus_best_baseline_bits')} "
             f"| {'yes' if r.uses_context else 'no'} |")
     return "\n".join(rows)
@@ -41,8 +44,8 @@ def members_line(outputs: dict[str, pd.DataFrame]) -> str:
 def findings_table(findings: pd.DataFrame) -> str:
     rows = ["| finding | statistic | DNA | DNA - text [95% CI] | verdict |", "|---|---|---|---:|---|"]
     for _, r in findings.iterrows():
-        rows.append(f"| {r.finding} | {r.statistic} | {r.dna} | {r.difference:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] "
-                    f"| {r.verdict} |")
+        rows.append(f"| {r.finding} | {r.statistic} | {r.dna} "
+                    f"| {r.difference:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] | {r.verdict} |")
     return "\n".join(rows)
 
 

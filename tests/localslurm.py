@@ -41,7 +41,8 @@ class SlurmSetupError(RuntimeError):
     """The test cluster could not be installed or started; the message says which step."""
 
 
-def run(cmd: list[str], timeout: float = 60, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run(cmd: list[str], timeout: float = 60, env: dict | None = None,
+        check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise SlurmSetupError(f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")

@@ -39,7 +39,8 @@ def test_every_schema_property_has_description_and_default():
     [
         (lambda c: c["train"].update(lrr=0.1), r"unknown key 'train.lrr'; did you mean 'train.lr'\?"),
         (lambda c: c.update(trian={}), r"unknown key 'trian'; did you mean 'train'\?"),
-        (lambda c: c["sources"]["dna"].update(sha=""), r"unknown key 'sources.dna.sha'; did you mean 'sources.dna.sha256'"),
+        (lambda c: c["sources"]["dna"].update(sha=""),
+         r"unknown key 'sources.dna.sha'; did you mean 'sources.dna.sha256'"),
         (lambda c: c["conditions"]["dna_kmer"].update(tokeniser="kmer"), r"'conditions.dna_kmer.tokeniser'"),
     ],
 )
@@ -96,8 +97,9 @@ def test_contradictory_conditions_are_named(condition, message):
         check_consistency(config)
 
 
-@pytest.mark.parametrize("stats, message", [({"top_k": [1, 5], "summary_k": 10}, "stats.summary_k .10. must be one of"),
-                                            ({"top_p": [0.5], "summary_top_p": 1.0}, "stats.summary_top_p .1.0. must be")])
+@pytest.mark.parametrize("stats, message", [
+    ({"top_k": [1, 5], "summary_k": 10}, "stats.summary_k .10. must be one of"),
+    ({"top_p": [0.5], "summary_top_p": 1.0}, "stats.summary_top_p .1.0. must be")])
 def test_summary_statistics_must_be_among_the_computed_ones(stats, message):
     config = copy.deepcopy(CONFIG)
     config["stats"] = stats

@@ -1,8 +1,8 @@
 """Text readers (plain, WikiExtractor, JSON lines), cleaning, the document split, bad input."""
 
 import gzip
-import lzma
 import json
+import lzma
 
 import pytest
 
@@ -68,7 +68,8 @@ def test_failed_corpus_leaves_no_output(tmp_path):
 
 def test_clean_text_as_the_paper():
     # no-break space and newlines -> space; non-ASCII letters and symbols -> one space per run
-    assert clean_text("Caf\u00e9\u00a0au lait\n(1990) \u2013 50\u00b0C, \u00abok\u00bb") == "Caf  au lait (1990) \u2013 50 C,  ok"
+    raw = "Caf\u00e9\u00a0au lait\n(1990) \u2013 50\u00b0C, \u00abok\u00bb"
+    assert clean_text(raw) == "Caf  au lait (1990) \u2013 50 C,  ok"
 
 
 def test_xz_wikiextractor_reads_the_same_as_plain(tmp_path):

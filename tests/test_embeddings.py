@@ -95,12 +95,12 @@ def test_local_spearman_is_symmetric_and_matches_scipy(matrix):
     assert emb.local_spearman(cos_a, cos_a, nn_a, nn_a) == pytest.approx(1.0)
 
 
-def _hsic_cka(k: np.ndarray, l: np.ndarray) -> float:
-    """CKA by Kornblith et al.'s kernel formula with an explicit centring matrix H."""
+def _hsic_cka(k: np.ndarray, m: np.ndarray) -> float:
+    """CKA of kernels k and m by Kornblith et al.'s kernel formula with an explicit centring matrix H."""
     n = len(k)
     h = np.eye(n) - np.ones((n, n)) / n
     hsic = lambda a, b: np.trace(a @ h @ b @ h) / (n - 1) ** 2  # noqa: E731
-    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+    return hsic(k, m) / np.sqrt(hsic(k, k) * hsic(m, m))
 
 
 def test_linear_cka_equals_the_kernel_formula_and_its_invariances(matrix):

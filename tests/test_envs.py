@@ -21,7 +21,8 @@ import yaml
 from conftest import ROOT
 
 # import name -> conda package name (only where they differ or need a choice)
-CONDA_NAME = {"torch": "pytorch", "pynvml": "nvidia-ml-py", "yaml": "pyyaml", "matplotlib": "matplotlib-base", "seaborn": "seaborn-base"}
+CONDA_NAME = {"torch": "pytorch", "pynvml": "nvidia-ml-py", "yaml": "pyyaml", "matplotlib": "matplotlib-base",
+              "seaborn": "seaborn-base"}
 PACKAGE = "gfm_limits"
 RULE = re.compile(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", re.M)
 

@@ -139,7 +139,8 @@ def test_retries_count_again_after_progress(tmp_path, faults):
 
 
 def test_a_server_that_drops_at_the_same_byte_every_time_is_given_up_on(tmp_path, faults):
-    with pytest.raises(InputError, match=rf"expected {len(DATA)} bytes, got {len(DATA) // 2}; gave up after 3 attempts"):
+    message = rf"expected {len(DATA)} bytes, got {len(DATA) // 2}; gave up after 3 attempts"
+    with pytest.raises(InputError, match=message):
         fetch(faults.url("flaky", "data"), tmp_path / "out" / "data", retries=2, backoff=0.01)
     assert len(faults.ranges("flaky", "data")) == 3
     assert list((tmp_path / "out").iterdir()) == []
@@ -154,7 +155,8 @@ def test_a_file_changed_on_the_server_is_fetched_whole_again(tmp_path, faults):
 
 
 def test_content_range_must_start_where_the_file_ends(tmp_path, faults):
-    with pytest.raises(InputError, match=r"asked for bytes \d+- but the server answered 206 with Content-Range 'bytes 0-"):
+    message = r"asked for bytes \d+- but the server answered 206 with Content-Range 'bytes 0-"
+    with pytest.raises(InputError, match=message):
         fetch(faults.url("badrange", "data"), tmp_path / "out" / "data", **FAST)
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -166,7 +168,8 @@ def test_short_body_after_the_last_retry_is_an_error(tmp_path, faults):
 
 
 def test_wrong_bytes_fail_the_checksum_and_leave_nothing(tmp_path, faults):
-    with pytest.raises(InputError, match=f"sha256 mismatch: expected {DATA_SHA}, got {hashlib.sha256(OTHER).hexdigest()}"):
+    message = f"sha256 mismatch: expected {DATA_SHA}, got {hashlib.sha256(OTHER).hexdigest()}"
+    with pytest.raises(InputError, match=message):
         fetch(faults.url("ok", "other"), tmp_path / "out" / "data", sha256=DATA_SHA, **FAST)
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -268,7 +271,8 @@ def test_parallel_fetches_into_one_lock_lose_no_row(tmp_path, faults):
     lock = tmp_path / "sources.lock.tsv"
     urls = [faults.url("ok", "small") + f"?copy={i:02d}" for i in range(12)]
     with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
-        jobs = [pool.submit(fetch, url, tmp_path / "out" / str(i), lock_file=lock, **FAST) for i, url in enumerate(urls)]
+        jobs = [pool.submit(fetch, url, tmp_path / "out" / str(i), lock_file=lock, **FAST)
+                for i, url in enumerate(urls)]
         digests = {job.result() for job in jobs}
     sha = hashlib.sha256(OTHER[:1000]).hexdigest()
     assert digests == {sha}

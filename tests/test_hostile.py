@@ -299,14 +299,15 @@ def test_random_bytes_as_documents(tmp_path, fmt, data, how):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["text", "body", "id"]) | st.text(max_size=5),
-                                                                inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["text", "body", "id"]) | st.text(max_size=5), inner, max_size=3),
     max_leaves=8)
 
 
 @settings(max_examples=150, **FIXTURE)
 @given(values=st.lists(json_values | st.fixed_dictionaries({"text": st.text()}), max_size=8),
-       extra=st.sampled_from([None, "[" * 100_000, '{"text": ' * 50_000, "1" * 5000, '{"text": "x", "n": ' + "9" * 5000 + "}",
+       extra=st.sampled_from([None, "[" * 100_000, '{"text": ' * 50_000, "1" * 5000,
+                              '{"text": "x", "n": ' + "9" * 5000 + "}",
                               '{"text": "\\ud800 lone surrogate"}', "NaN", "{'text': 'single quotes'}"]))
 def test_random_json_values_per_line(tmp_path, values, extra):
     lines = [json.dumps(v) for v in values] + ([extra] if extra else [])

@@ -10,10 +10,17 @@ from transformers import BertForMaskedLM
 
 from gfm_limits import tokenizer as tk
 from gfm_limits.fisher import fisher_paper, group_of
-from gfm_limits.model import (ModelConfig, build_hf_model, build_model, from_hf, load_model, masked_logits,
-                               save_pretrained, to_hf_state_dict)
-from gfm_limits.train import (TrainConfig, batch_order, capacity, mlm_mask, select_masked, snapshot_steps,
-                              train_mlm)
+from gfm_limits.model import (
+    ModelConfig,
+    build_hf_model,
+    build_model,
+    from_hf,
+    load_model,
+    masked_logits,
+    save_pretrained,
+    to_hf_state_dict,
+)
+from gfm_limits.train import TrainConfig, batch_order, capacity, mlm_mask, select_masked, snapshot_steps, train_mlm
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
 
@@ -236,7 +243,8 @@ from gfm_limits.train import TrainConfig, train_mlm
 train_mlm({rows!r}, {tok!r}, {out!r}, {curve!r}, ModelConfig(**{model!r}), TrainConfig(seed=5, **{cfg!r}),
           checkpoint={ckpt!r}, snapshots_out={snaps!r}, snapshots_staging={staging!r})
 """
-RESUME_SNAPSHOTS = snapshot_steps(400, 8)  # [2, 3, 6, 12, 25, 50, 100, 200]: the first four precede the first state (step 20)
+# [2, 3, 6, 12, 25, 50, 100, 200]: the first four precede the first saved state (step 20)
+RESUME_SNAPSHOTS = snapshot_steps(400, 8)
 
 
 def _start_training(encoded, root):

@@ -17,9 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gfm_limits.layout import TABLES
+
 from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, tiny_workflow
 from localslurm import LocalSlurm
-from gfm_limits.layout import TABLES
 
 pytestmark = pytest.mark.slurm
 TIMEOUT = 1200

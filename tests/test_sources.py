@@ -96,7 +96,8 @@ def test_token_budget_matched_and_as_the_paper():
 def test_bgzf_style_multi_member_gzip_fasta_reads_whole(tmp_path, dna_slice):
     """BGZF (bgzip) is gzip in many members: the FASTA reader must read past the first."""
     text = f">a\n{dna_slice[:30_000]}\n>b\n{dna_slice[30_000:60_000]}\n".encode()
-    (tmp_path / "x.fa.gz").write_bytes(b"".join(gzip.compress(text[i : i + 10_000]) for i in range(0, len(text), 10_000)))
+    members = [gzip.compress(text[i : i + 10_000]) for i in range(0, len(text), 10_000)]
+    (tmp_path / "x.fa.gz").write_bytes(b"".join(members))
     outs = [tmp_path / n for n in ("train.txt", "eval.txt", "stats.json")]
     stats = build_corpus(tmp_path / "x.fa.gz", "fasta", *outs, dna=WindowConfig(window=1000, min_window=100),
                          text=TextConfig())

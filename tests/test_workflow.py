@@ -18,8 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config
 from gfm_limits.layout import FIGURES
+
+from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +141,8 @@ def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
     root, config_path = run
     config = yaml.safe_load(config_path.read_text())
     config["conditions"] = {
-        "dna_elsewhere": {"source": "dna", "checkpoints": [str(root / f"results/models/dna_bpe/seed{s}") for s in (1, 2)]},
+        "dna_elsewhere": {"source": "dna", "checkpoints": [str(root / f"results/models/dna_bpe/seed{s}")
+                                                            for s in (1, 2)]},
         "text_elsewhere": {"source": "text", "checkpoints": [str(root / f"results/models/text_bpe/seed{s}")
                                                               for s in (1, 2)]}}
     path = tmp_path / "elsewhere.yaml"
@@ -260,8 +262,9 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     out = result.stdout + result.stderr
     every = conditions + released
     expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
-                "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
-                "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1,
+                "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every,
+                "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1,
+                "provenance": 1, "all": 1,
                 "dynamics": conditions, "dynamics_table": 1}  # imported (released) checkpoints have no snapshots
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
@@ -294,7 +297,8 @@ def test_a_second_run_from_scratch_is_bitwise_identical(run, tmp_path):
     second.mkdir()
     result = snakemake(second, "results/stats/summary.tsv", "--configfile", str(config))
     assert result.returncode == 0, result.stderr[-3000:]
-    same = ["results/tokens/text_bpe/train.npy", "results/fetch/text/manifest.tsv", "results/corpus/dna/train.txt", "results/tokens/dna_kmer/eval.npy",
+    same = ["results/tokens/text_bpe/train.npy", "results/fetch/text/manifest.tsv", "results/corpus/dna/train.txt",
+            "results/tokens/dna_kmer/eval.npy",
             "results/models/dna_bpe/seed2/model.safetensors", "results/extract/text_bpe/seed1/predictions.npz",
             *[f"results/stats/{c}/{t}.tsv" for c in CONDITIONS for t in ("outputs", "js", "pairs", "topk", "fisher")],
             "results/stats/summary.tsv"]

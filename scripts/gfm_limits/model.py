@@ -17,7 +17,7 @@ a checkpoint that `BertForMaskedLM.from_pretrained` loads.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F

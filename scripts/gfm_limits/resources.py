@@ -75,7 +75,8 @@ def stats_resources(config: dict, condition: str) -> dict[str, int]:
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     kernels = 6 * vocab * vocab * 8
     draws = config["stats"]["bootstrap"] * positions * 8 * 2
-    mem_mb = 2000 + math.ceil((members * positions * vocab * 4 * 3 + members * vocab * vocab * 8 + kernels + draws) / 1e6)
+    probs_and_similarities = members * positions * vocab * 4 * 3 + members * vocab * vocab * 8
+    mem_mb = 2000 + math.ceil((probs_and_similarities + kernels + draws) / 1e6)
     return {"mem_mb": mem_mb}
 
 
