@@ -196,4 +196,7 @@ def test_markov_order5_runs_on_two_million_tokens():
     bits, n = markov_cross_entropy_bits(train, test, 5, 4096)
     print(f"order 5, 2M train symbols, V=4096: {time.perf_counter() - start:.1f} s")
     assert n == 200_000
-    assert np.isfinite(bits) and bits > 0
+    # uniform i.i.d. symbols: no model beats their entropy, log2(4096) = 12 bits (Gibbs; 0.01 is
+    # about 5 standard errors of 200k held-out symbols), and unseen order-5 contexts back off
+    # towards the unigram, so the useless long contexts cost well under half a bit
+    assert 12 - 0.01 <= bits < 12.5

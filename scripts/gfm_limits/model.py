@@ -193,6 +193,9 @@ def from_hf(hf_model) -> Bert:
     model = Bert(config_of(hf_model.config), hf_model.config.vocab_size)
     hf = hf_model.state_dict()
     ours = {name: hf[hf_name] for name, hf_name in _TOP_NAMES.items()}
+    # the bias HF's forward adds: transformers 5 unties it from cls.predictions.bias (then unused)
+    # when the decoder is untied; in a tied model, and in transformers 4, they are one tensor
+    ours["head_bias"] = hf["cls.predictions.decoder.bias"]
     if model.head_decoder is not None:
         ours["head_decoder"] = hf["cls.predictions.decoder.weight"]
     for i in range(len(model.layers)):
