@@ -2,7 +2,7 @@
 
 The static embedding of a token is its row of word_embeddings.weight (tied to
 the decoder). For two members A and B over the same vocabulary
-(notes/paper.md, Metrics):
+(docs/paper-notes.md, Static embeddings):
 - top-k overlap: the Jaccard index of each token's k nearest neighbours by
   cosine similarity (self excluded) in A and in B, averaged over tokens;
 - Spearman: for each token, scipy.stats.spearmanr between its cosine

@@ -1,7 +1,7 @@
 """DNA corpus: read a FASTA with pyfaidx and cut it into clean training windows.
 
-Follows the paper's preprocessing (notes/paper.md, Setup): sequence is
-uppercased, so soft-masked repeats stay as sequence; runs of N and IUPAC
+Close to the paper's v2 FASTA preprocessing (docs/paper-notes.md, Setup), but the
+sequence is uppercased first, so soft-masked repeats stay as sequence; runs of N and IUPAC
 ambiguity codes split the sequence, because neither tokenizer can model them
 (only A, C, G, T remain); segments are cut into non-overlapping windows.
 Held-out data is disjoint by region: the last `eval_fraction` of every record

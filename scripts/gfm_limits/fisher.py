@@ -1,7 +1,8 @@
 """Layer-wise empirical Fisher information, as the paper's code computes it.
 
-notes/paper.md, Metrics: 15% of the non-special tokens of each evaluation row
-are replaced by [MASK]; per mini-batch, L = mean cross-entropy over the masked
+docs/paper-notes.md, Empirical Fisher: 15% of the tokens of each evaluation row
+(here the non-special ones; the paper's draw can pick [CLS] and [SEP]) are
+replaced by [MASK]; per mini-batch, L = mean cross-entropy over the masked
 tokens; the squared gradient (dL/dtheta)^2 is accumulated elementwise over
 mini-batches and divided by the total number of masked tokens. Note that this
 is a squared mini-batch gradient, not the per-example empirical Fisher
@@ -87,7 +88,7 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     group_of counts in `head`.
 
     Returns the records (as fisher_paper's), and the groups with each row's own
-    contribution, (R, G) float64: the records' `fisher` is its column sum over R, so the
+    contribution, (R, G) float64: the records' `fisher` is its column mean over R, so the
     statistics can resample rows (bootstrap.py).
     """
     import torch

@@ -1,6 +1,6 @@
 """Statistics of predictive distributions: entropy, divergence, disagreement.
 
-Definitions follow the paper's analysis code (notes/paper.md, Metrics), in bits:
+Definitions follow the paper's analysis code (docs/paper-notes.md, Metrics), in bits:
 - H(p) = -sum_v p_v log2 p_v;  KL(p || U) = log2 |V| - H(p).
 - accuracy: argmax p == target; perplexity: exp of the mean cross-entropy in nats.
 - context gain: -log2 q(target) - (-log2 p(target)) with q the unigram model of

@@ -1,11 +1,13 @@
 """Predictive distributions at one shared set of held-out masked positions.
 
-As the paper's analysis code (notes/paper.md, Metrics): a fraction (10%) of
-the non-special tokens of each evaluation row is masked, every one replaced
-by [MASK] (no 80/10/10), and p = softmax over the whole vocabulary at each
-masked position. The positions are drawn once per condition
-(`make_eval_masks`) and every member reads the same file, so members are
-compared on identical inputs. A second, independent draw (15%) is kept for
+As the paper's analysis code (docs/paper-notes.md, Metrics): a fraction (10%) of
+the tokens of each evaluation row is masked, every one replaced by [MASK]
+(no 80/10/10), and p = softmax over the whole vocabulary at each masked
+position. Unlike it, exactly round(fraction x n) of a row's n non-special tokens
+are drawn (at least one; the paper draws each non-padding token with
+probability 0.1, [CLS] and [SEP] included), from a fixed seed, once per condition
+(`make_eval_masks`), and every member reads the same file, so members are
+compared on identical inputs in every run. A second, independent draw (15%) is kept for
 the empirical Fisher.
 """
 

@@ -2,7 +2,7 @@
 
 BPE: HF tokenizers BPE trained with BpeTrainer(vocab_size) on the training
 corpus, special tokens included in the vocabulary size, Whitespace
-pre-tokenizer (as the paper's code; notes/paper.md, Setup).
+pre-tokenizer (as the paper's code; docs/paper-notes.md, Setup).
 
 k-mer: the Nucleotide Transformer tokenizer the paper used (non-overlapping
 6-mers read left to right; a position where no full k-mer of A/C/G/T starts,

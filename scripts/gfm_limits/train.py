@@ -1,6 +1,6 @@
 """Masked-language-model training of one ensemble member.
 
-As the paper's code (notes/paper.md, Setup): 15% of non-special tokens are
+As the paper's code (docs/paper-notes.md, Setup): 15% of non-special tokens are
 selected; of those 80% become [MASK], 10% a random token, 10% stay
 (DataCollatorForLanguageModeling); AdamW with 10% linear warmup then cosine
 decay to zero; gradient clipping at 0.5. The member's seed sets the
