@@ -115,3 +115,12 @@ def test_the_reference_finder_sees_paths_links_and_placeholders():
     assert {ref for ref in found if not exists(ref, files)} == {"scripts/gfm_limits/nope.py"}
     assert SECTION.findall("see docs/paper-notes.md, Empirical Fisher: and docs/pipeline.md (Reliability)") == [
         ("docs/paper-notes.md", "Empirical Fisher"), ("docs/pipeline.md", "Reliability")]
+
+
+def test_run_outputs_are_ignored_but_bench_records_can_be_committed():
+    """/results/ is anchored: the pipeline's results/ is git-ignored, bench/results/ (the
+    records the docs cite) is not."""
+    def ignored(path: str) -> bool:
+        return subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT).returncode == 0
+
+    assert ignored("results/stats/summary.tsv") and not ignored("bench/results/BENCH.md")
