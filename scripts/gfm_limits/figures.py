@@ -32,6 +32,7 @@ pairs or members; the new figures show the bootstrap intervals.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -193,7 +194,7 @@ def plot_confidence(stat_dirs, fig) -> None:
     panels = _present(appearing_in("confidence"), ci["statistic"])
     for ax, (stat, name) in zip(_panels(fig, len(panels)), panels):
         _errorbars(ax, ci[ci["statistic"] == name], list(stat_dirs))
-        ax.set_title(f"{name}: {stat.label}", fontsize=9)
+        ax.set_title(f"{name}\n{stat.label}", fontsize=9)
         ax.set_xlabel(stat.unit, fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
     level = float(ci["level"].iloc[0])
@@ -251,8 +252,6 @@ def plot_bands(stat_dirs, axes) -> None:
 def plot_cka(stat_dirs, ax) -> None:
     """Each CKA statistic of headline.STATISTICS in ci.tsv: one bar per condition (estimate) with
     its interval."""
-    import textwrap
-
     ci = _load(stat_dirs, "ci")
     present = _present([stat for stat in STATISTICS if stat.table == "cka"], ci["statistic"])
     order = [name for _, name in present]
@@ -262,8 +261,7 @@ def plot_cka(stat_dirs, ax) -> None:
         x = [j + (i - (len(stat_dirs) - 1) / 2) * width for j in range(len(order))]
         ax.bar(x, sub["estimate"], width, label=condition, color=f"C{i}")
         ax.vlines(x, sub["ci_low"], sub["ci_high"], color="black", lw=1.5)
-    ax.set_xticks(range(len(order)), [textwrap.fill(stat.label.removesuffix(" embeddings"), 12)
-                                      for stat, _ in present])
+    ax.set_xticks(range(len(order)), [textwrap.fill(stat.label, 16) for stat, _ in present])
     ax.set(ylim=(0, 1), ylabel="CKA between members", title="Representational similarity between members (CKA)")
     ax.legend(fontsize=7)
 
