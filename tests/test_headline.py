@@ -86,7 +86,8 @@ def by_hand(data: dict) -> dict[str, ByHand]:
     probs = [data["probs"][s].astype(np.float64) for s in SEEDS]
     p_target = np.stack([p[np.arange(M), targets] for p in probs])  # (S, M)
     h = np.stack([entropy(p, base=2, axis=1) for p in probs])
-    per_position = {"context_gain_bits": np.log2(p_target) - np.log2(q[targets]), "cross_entropy_bits": -np.log2(p_target),
+    per_position = {"context_gain_bits": np.log2(p_target) - np.log2(q[targets]),
+                    "cross_entropy_bits": -np.log2(p_target),
                     "kl_uniform_bits": np.stack([entropy(p, np.full(V, 1 / V), base=2, axis=1) for p in probs]),
                     "entropy_bits": h, "accuracy": np.stack([p.argmax(1) == targets for p in probs]).astype(float)}
     out = {key: ByHand(x.mean(axis=1), x) for key, x in per_position.items()}
@@ -150,7 +151,7 @@ def condition(tmp_path_factory):
     summary = summarize({"cond": str(root / "cond")}, str(root / "summary.tsv"), k=AT.k, top_p=AT.top_p,
                         baselines={"cond": str(root / "cond" / "baselines.tsv")})
     return {"root": root, "data": data, "hand": by_hand(data), "on_disk": summary.iloc[0],
-            "in_memory": condition_summary("cond", data["tables"], AT.k, AT.top_p, min_context_bits=0.5)}
+            "in_memory": condition_summary("cond", data["tables"], k=AT.k, top_p=AT.top_p, min_context_bits=0.5)}
 
 
 @pytest.mark.parametrize("stat", STATISTICS, ids=lambda stat: stat.key)
@@ -174,7 +175,7 @@ def test_summary_mean_and_ci_estimate_are_one_number_equal_to_an_independent_com
 def test_statistics_a_condition_lacks_are_left_out_of_summary_and_intervals(tmp_path):
     # two hidden states per member: no contextual CKA (stats.cka_table needs three items)
     data = write_condition(tmp_path / "few", "few", 1.0, np.random.default_rng(4), CFG, seeds=(1, 2), hidden_rows=2)
-    row = condition_summary("few", data["tables"], AT.k, AT.top_p, min_context_bits=0.5)
+    row = condition_summary("few", data["tables"], k=AT.k, top_p=AT.top_p, min_context_bits=0.5)
     ci = data["tables"]["ci"]["statistic"].tolist()
     for stat in STATISTICS:
         name = stat.name(AT)

@@ -261,7 +261,7 @@ def context_summary(tables: dict[str, pd.DataFrame], at: headline.Settings, *, m
     return row
 
 
-def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float, *,
+def condition_summary(condition: str, tables: dict[str, pd.DataFrame], *, k: int, top_p: float,
                       min_context_bits: float, baselines: pd.DataFrame | None = None) -> dict:
     """One summary row: first whether the models use context (context_summary), then mean and
     std over members or pairs of every other statistic of headline.STATISTICS present in the
@@ -306,7 +306,7 @@ def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1
     for condition, directory in stat_dirs.items():
         tables = {name: pd.read_csv(Path(directory) / f"{name}.tsv", sep="\t") for name in TABLES}
         table = pd.read_csv(baselines[condition], sep="\t") if baselines else None
-        rows.append(condition_summary(condition, tables, k, top_p, min_context_bits=min_context_bits,
+        rows.append(condition_summary(condition, tables, k=k, top_p=top_p, min_context_bits=min_context_bits,
                                       baselines=table))
         replicates[condition] = dict(np.load(Path(directory) / "replicates.npz"))
         estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
