@@ -13,8 +13,9 @@
   and per layer;
 - embedding_consistency: top-k nearest-neighbour Jaccard overlap against k;
 - training_curves: masked-LM loss against training tokens, every member;
-- confidence: every headline statistic per condition with its Multi-Bootstrap
-  interval (ci.tsv);
+- confidence: the headline statistics marked for it (headline.appearing_in)
+  per condition with their Multi-Bootstrap intervals (ci.tsv), titled by name,
+  label and unit from the registry;
 - findings: each finding's DNA - text difference with its interval, marked by
   whether it holds, grey and hatched where it is not interpretable because the
   text models do not use context (findings.tsv);
@@ -27,7 +28,9 @@
   final model of each member trained here (dynamics.tsv): where each model
   leaves the unigram plateau and when each finding appears.
 Bands and error bars of the paper's figures are the standard deviation over
-pairs or members; the new figures show the bootstrap intervals.
+pairs or members; the new figures show the bootstrap intervals. A figure finds
+a headline statistic's name in a table by headline.Statistic.finds, never by
+building it.
 """
 
 from __future__ import annotations

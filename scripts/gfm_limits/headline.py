@@ -108,9 +108,14 @@ class Evidence:
     def draws(self, resampled: str, n_boot: int, seed: int) -> bs.Draws:
         """The joint draws of members and what else `resampled` names; the same member draws for
         every `resampled` of one seed."""
-        examples = {"members+positions": lambda: next(iter(self.positions.values())).shape[1],
-                    "members": lambda: None, "members+rows": lambda: self.rows["total"].shape[1]}
-        return bs.draws(len(self.seeds), examples[resampled](), n_boot, seed)
+        if resampled not in RESAMPLED:
+            raise ValueError(f"resampled must be one of {RESAMPLED}, got {resampled!r}")
+        examples = None  # members only
+        if resampled == "members+positions":
+            examples = next(iter(self.positions.values())).shape[1]
+        elif resampled == "members+rows":
+            examples = self.rows["total"].shape[1]
+        return bs.draws(len(self.seeds), examples, n_boot, seed)
 
 
 @dataclass(frozen=True)
