@@ -14,9 +14,9 @@ from gfm_limits import bootstrap as bs
 from gfm_limits import metrics
 from gfm_limits.confidence import NOT_INTERPRETABLE, findings, uses_context
 from gfm_limits.stats import StatsConfig, summarize, training_unigram
+from synthetic import M, unigram_by_hand, write_condition
 
 from conftest import ROOT
-from synthetic import M, unigram_by_hand, write_condition
 
 SEEDS, N_BOOT = (1, 2, 3), 300
 CFG = StatsConfig(top_k=[1, 3], summary_k=3, bootstrap=N_BOOT)

@@ -20,9 +20,9 @@ from gfm_limits import bootstrap as bs
 from gfm_limits import headline
 from gfm_limits.headline import STATISTICS, Settings
 from gfm_limits.stats import StatsConfig, condition_summary, summarize
+from synthetic import GROUPS, ROWS, M, V, unigram_by_hand, write_condition
 
 from conftest import ROOT
-from synthetic import GROUPS, M, ROWS, V, unigram_by_hand, write_condition
 
 CFG = StatsConfig(top_k=[1, 3, 5], summary_k=3, summary_top_p=0.5, bootstrap=60)
 AT = Settings(CFG.summary_k, CFG.summary_top_p)
