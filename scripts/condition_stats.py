@@ -9,6 +9,8 @@ from gfm_limits.stats import TABLES, StatsConfig, condition_stats
 
 by_seed = {name: dict(zip(snakemake.params.seeds, getattr(snakemake.input, name)))
            for name in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
-condition_stats(by_seed["predictions"], by_seed["embeddings"], by_seed["fisher"], by_seed["fisher_per_example"],
-                by_seed["fisher_rows"], snakemake.input.tokens, {t: getattr(snakemake.output, t) for t in TABLES},
-                snakemake.output.replicates, StatsConfig(**snakemake.params.stats), snakemake.wildcards.condition)
+condition_stats(predictions=by_seed["predictions"], embeddings=by_seed["embeddings"], fishers=by_seed["fisher"],
+                fishers_per_example=by_seed["fisher_per_example"], fisher_rows=by_seed["fisher_rows"],
+                train_tokens=snakemake.input.tokens, out={t: getattr(snakemake.output, t) for t in TABLES},
+                replicates_out=snakemake.output.replicates, cfg=StatsConfig(**snakemake.params.stats),
+                condition=snakemake.wildcards.condition)

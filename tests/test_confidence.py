@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gfm_limits.confidence import FINDINGS, findings
+from gfm_limits.confidence import findings
 
 
 def test_a_finding_holds_only_when_its_whole_interval_is_on_the_claimed_side():
@@ -14,12 +14,15 @@ def test_a_finding_holds_only_when_its_whole_interval_is_on_the_claimed_side():
                   "text": {"kl_uniform_bits": 3.0 + noise["text"], "js_p1": 0.51 + noise["text"],
                            "context_gain_bits": 2.0 + noise["text"]}}
     estimates = {c: {k: float(np.mean(v)) for k, v in r.items()} for c, r in replicates.items()}
-    table = findings(replicates, estimates, [("dna", "text")], k=10, top_p=1.0, level=0.95,
+    table = findings(replicates, estimates, comparisons=[("dna", "text")], k=10, top_p=1.0, level=0.95,
                      min_context_bits=0.5).set_index("statistic")
     # DNA KL 2 bits below text: "DNA < text" holds; JS 0.01 lower: "DNA > text" does not
     assert table.loc["kl_uniform_bits", "holds"] and not table.loc["js_p1", "holds"]
-    assert table.loc["kl_uniform_bits", "difference"] == pytest.approx(-2.0 + noise["dna"].mean() - noise["text"].mean())
+    kl = table.loc["kl_uniform_bits"]
+    assert kl["difference"] == pytest.approx(-2.0 + noise["dna"].mean() - noise["text"].mean())
     low, high = np.percentile(replicates["dna"]["kl_uniform_bits"] - replicates["text"]["kl_uniform_bits"], [2.5, 97.5])
-    assert [table.loc["kl_uniform_bits", "ci_low"], table.loc["kl_uniform_bits", "ci_high"]] == pytest.approx([low, high])
+    assert [kl["ci_low"], kl["ci_high"]] == pytest.approx([low, high])
     assert set(table.index) == {"kl_uniform_bits", "js_p1"}  # statistics either condition lacks are left out
-    assert {claim for _, _, claim in FINDINGS} == {"less", "greater"}
+    # the claims read as headline.FINDINGS declare them: KL "less", JS "greater"
+    assert table.loc["kl_uniform_bits", "claim"] == "DNA < text" and table.loc["js_p1", "claim"] == "DNA > text"
+    assert table.loc["js_p1", "finding"] == "DNA members disagree more"

@@ -100,9 +100,9 @@ def test_every_statistic_at_every_step_matches_an_independent_computation(condit
         found = {s: independent(f, root) for s, f in folders.items()}
         at = table[table["step"] == step]
         assert (at["tokens"] == step * 8 * 32).all() and (at["final"] == (step == 12)).all()
-        value = lambda name, a, b=pd.NA: at.loc[(at["statistic"] == name) & (at["seed_a"] == a)  # noqa: E731
-                                                & (at["seed_b"].isna() if b is pd.NA else at["seed_b"] == b),
-                                                "value"].item()
+        value = lambda name, a, b=pd.NA, at=at: at.loc[(at["statistic"] == name) & (at["seed_a"] == a)  # noqa: E731
+                                                      & (at["seed_b"].isna() if b is pd.NA else at["seed_b"] == b),
+                                                      "value"].item()
         for seed, d in found.items():
             p_target = d["probs"][np.arange(len(d["targets"])), d["targets"]]
             ce, uni = -np.log2(p_target).mean(), -np.log2(unigram[d["targets"]]).mean()

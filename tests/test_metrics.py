@@ -33,21 +33,6 @@ def test_kl_uniform_matches_scipy_relative_entropy():
     np.testing.assert_allclose(metrics.kl_uniform_bits(p), entropy(p, u, base=2, axis=1), rtol=1e-9)
 
 
-def test_accuracy_perplexity_hand_worked():
-    probs = np.array([[0.5, 0.25, 0.25], [0.2, 0.2, 0.6]])
-    targets = np.array([0, 1])
-    out = metrics.output_summary(probs, targets)
-    assert out["accuracy"] == 0.5
-    # mean NLL = (ln 2 + ln 5) / 2 -> perplexity sqrt(10)
-    assert out["perplexity"] == pytest.approx(np.sqrt(10.0))
-    assert out["cross_entropy_bits"] == pytest.approx((1.0 + np.log2(5.0)) / 2)
-
-
-def test_perplexity_of_uniform_is_vocabulary_size():
-    probs = np.full((4, 100), 0.01)
-    assert metrics.output_summary(probs, np.arange(4))["perplexity"] == pytest.approx(100.0)
-
-
 def test_js_of_identical_is_zero_and_matches_scipy_otherwise():
     rng = np.random.default_rng(2)
     p, q = random_probs(rng), random_probs(rng)

@@ -104,7 +104,7 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
     """Every trained condition's statistics at the snapshot steps of training.json and the final
     step; with dynamics.n_sequences (64) above extract.n_sequences (12) the final step reads the
     very positions of the stats rule, so it gives the stats rule's numbers."""
-    from gfm_limits.stats import fisher_shares
+    from gfm_limits.headline import fisher_shares
 
     root, _ = run
     combined = pd.read_csv(root / "results/stats/dynamics.tsv", sep="\t", dtype={"seed_b": "Int64"})

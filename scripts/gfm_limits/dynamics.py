@@ -4,13 +4,17 @@ Every member of a condition trained here saves its model at the same log-spaced
 steps (train.snapshot_steps) besides the final one. At each of those steps and
 at the end, every member is read on the condition's shared held-out masked
 positions, the first `n_sequences` rows of masks.npz with their prediction and
-Fisher masks, by the functions the extract and stats rules use:
+Fisher masks, and the step's tables are built by the stats rule's own functions
+(stats.output_tables, stats.embedding_tables, stats.fisher_frame, at the
+summary's k and top-p); every statistic of headline.appearing_in("dynamics") is
+read from them as summary.tsv reads it:
 - per member: the masked cross-entropy (bits per token), the unigram
   cross-entropy of the same targets (the no-context plateau every masked LM
   passes through first; the smoothed unigram model of the training tokens),
   context_gain_bits = unigram - model (as summary.tsv), H(p), KL(p || U) and
-  accuracy (metrics.py), and the paper's Fisher shares of the embeddings, the
-  transformer layers and the head (fisher.fisher_paper, stats.fisher_shares);
+  accuracy (headline.member_positions), and the paper's Fisher shares of the
+  embeddings, the transformer layers and the head (fisher.fisher_paper,
+  headline.fisher_shares);
 - per pair of members: the JS distance at stats.summary_top_p and the argmax
   disagreement (metrics.py), the top-k Jaccard overlap at stats.summary_k and
   the Spearman correlation of the static embeddings' cosine similarities
@@ -31,15 +35,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gfm_limits import embeddings as emb
-from gfm_limits import metrics
 from gfm_limits.files import InputError, atomic_path
 from gfm_limits.fisher import fisher_paper
+from gfm_limits.headline import Settings, appearing_in
 from gfm_limits.layout import DYNAMICS_COLUMNS
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import predict_distributions
-from gfm_limits.stats import fisher_share, fisher_shares, training_unigram
+from gfm_limits.stats import embedding_tables, fisher_frame, output_tables, training_unigram
 from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ def shared_schedule(models: dict[int, str]) -> tuple[list[int], int, int]:
     return list(steps), final, step_tokens
 
 
-def read_member(folder, rows: np.ndarray, predict: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
+def read_member(folder, *, rows: np.ndarray, predict: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
                 batch_size: int, device, precision: str) -> dict:
     """One model as the extract rule reads it: probs (M, V), targets (M,), the static embeddings
     (V, H) and the paper's Fisher records."""
@@ -71,38 +74,28 @@ def read_member(folder, rows: np.ndarray, predict: np.ndarray, fisher_mask: np.n
     return {"probs": probs, "targets": targets, "embeddings": embeddings, "fisher": fisher}
 
 
-def member_statistics(data: dict, unigram: np.ndarray) -> dict[str, float]:
-    """A member's output statistics beside the unigram baseline, and its Fisher shares."""
-    out = metrics.output_summary(data["probs"], data["targets"])
-    unigram_bits = metrics.unigram_cross_entropy_bits(unigram, data["targets"])
-    fisher = pd.DataFrame(data["fisher"]).assign(seed=0)
-    shares = fisher_shares(fisher.assign(share=fisher_share(fisher))).iloc[0]
-    return {"cross_entropy_bits": out["cross_entropy_bits"], "unigram_cross_entropy_bits": unigram_bits,
-            "context_gain_bits": unigram_bits - out["cross_entropy_bits"], "entropy_bits": out["entropy_bits"],
-            "kl_uniform_bits": out["kl_uniform_bits"], "accuracy": out["accuracy"],
-            **{f"fisher_share_{part}": float(value) for part, value in shares.items()}}
+def step_tables(members: dict[int, dict], unigram: np.ndarray, *, k: int, top_p: float) -> dict[str, pd.DataFrame]:
+    """The tables of one step that the statistics of headline.appearing_in("dynamics") read, built
+    by the stats rule's own functions at the summary's k and top_p: outputs, js, pairs, topk, fisher."""
+    tables, _, _ = output_tables(members, unigram, top_ps=[top_p], summary_top_p=top_p)
+    emb_pairs, tables["topk"], _ = embedding_tables({seed: data["embeddings"] for seed, data in members.items()}, [k])
+    tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
+    tables["fisher"] = fisher_frame({seed: pd.DataFrame(data["fisher"]) for seed, data in members.items()})
+    return tables
 
 
-def pair_statistics(a: dict, b: dict, k: int, top_p: float) -> dict[str, float]:
-    """Agreement of two members: a and b hold probs (M, V), nn (V, k) and ranks (V, V - 1)."""
-    js = metrics.js_distance_top_p(a["probs"], b["probs"], [top_p])[top_p]  # (M,)
-    return {f"js_p{top_p:g}": float(js.mean()), "disagreement": metrics.disagreement(a["probs"], b["probs"]),
-            f"jaccard_k{k}": emb.jaccard(a["nn"], b["nn"]), "spearman": emb.spearman_from_ranks(a["ranks"], b["ranks"])}
-
-
-def step_rows(step: int, tokens: int, final: bool, members: dict[int, dict], unigram: np.ndarray, k: int,
+def step_rows(*, step: int, tokens: int, final: bool, members: dict[int, dict], unigram: np.ndarray, k: int,
               top_p: float) -> list[dict]:
     """The table's rows of one step: every member's statistics, then every pair's."""
+    at = Settings(k, top_p)
+    tables = step_tables(members, unigram, k=k, top_p=top_p)
+    values = {stat: stat.values(tables, at) for stat in appearing_in("dynamics")}
     base = {"step": step, "tokens": tokens, "final": final}
-    rows = [{**base, "statistic": name, "seed_a": seed, "seed_b": None, "value": value}
-            for seed, data in members.items() for name, value in member_statistics(data, unigram).items()]
-    for data in members.values():
-        data["cos"] = emb.cosine_similarity(data["embeddings"])  # (V, V)
-        data["nn"] = emb.nearest_neighbours(data["cos"], k)  # (V, k)
-        data["ranks"] = emb.similarity_ranks(data["cos"])  # (V, V - 1)
-    for a, b in itertools.combinations(sorted(members), 2):
-        rows += [{**base, "statistic": name, "seed_a": a, "seed_b": b, "value": value}
-                 for name, value in pair_statistics(members[a], members[b], k, top_p).items()]
+    rows = [{**base, "statistic": stat.name(at), "seed_a": seed, "seed_b": None, "value": float(v[seed])}
+            for seed in sorted(members) for stat, v in values.items() if stat.over == "members"]
+    rows += [{**base, "statistic": stat.name(at), "seed_a": a, "seed_b": b, "value": float(v[(a, b)])}
+             for a, b in itertools.combinations(sorted(members), 2) for stat, v in values.items()
+             if stat.over == "pairs"]
     return rows
 
 
@@ -125,9 +118,11 @@ def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], mas
         start = time.perf_counter()
         folders = {seed: models[seed] if step == final else Path(snapshots[seed]) / f"step{step}"
                    for seed in sorted(models)}
-        members = {seed: read_member(folder, rows, predict, fisher_mask, special_ids(tok)["[MASK]"], batch_size,
-                                     device, precision) for seed, folder in folders.items()}
-        table += step_rows(step, step * step_tokens, step == final, members, unigram, k, top_p)
+        members = {seed: read_member(folder, rows=rows, predict=predict, fisher_mask=fisher_mask,
+                                     mask_id=special_ids(tok)["[MASK]"], batch_size=batch_size, device=device,
+                                     precision=precision) for seed, folder in folders.items()}
+        table += step_rows(step=step, tokens=step * step_tokens, final=step == final, members=members,
+                           unigram=unigram, k=k, top_p=top_p)
         log.info("step %d: %d members, %d positions (%.1f s)", step, len(members), predict.sum(),
                  time.perf_counter() - start)
     df = pd.DataFrame(table, columns=list(DYNAMICS_COLUMNS)).astype({"seed_b": "Int64"})

@@ -13,8 +13,9 @@
   and per layer;
 - embedding_consistency: top-k nearest-neighbour Jaccard overlap against k;
 - training_curves: masked-LM loss against training tokens, every member;
-- confidence: every headline statistic per condition with its Multi-Bootstrap
-  interval (ci.tsv);
+- confidence: the headline statistics marked for it (headline.appearing_in)
+  per condition with their Multi-Bootstrap intervals (ci.tsv), titled by name,
+  label and unit from the registry;
 - findings: each finding's DNA - text difference with its interval, marked by
   whether it holds, grey and hatched where it is not interpretable because the
   text models do not use context (findings.tsv);
@@ -27,17 +28,29 @@
   final model of each member trained here (dynamics.tsv): where each model
   leaves the unigram plateau and when each finding appears.
 Bands and error bars of the paper's figures are the standard deviation over
-pairs or members; the new figures show the bootstrap intervals.
+pairs or members; the new figures show the bootstrap intervals. A figure finds
+a headline statistic's name in a table by headline.Statistic.finds, never by
+building it.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 
+from gfm_limits.headline import (
+    BY_KEY,
+    CONTEXT_GAIN,
+    FISHER_PARTS,
+    STATISTICS,
+    appearing_in,
+    fisher_shares,
+    uses_context,
+)
 from gfm_limits.layout import FIGURES  # noqa: F401 (re-exported)
-from gfm_limits.stats import StatsConfig
+from gfm_limits.stats import StatsConfig, context_position
 
 
 def _load(stat_dirs: dict[str, str], table: str) -> pd.DataFrame:
@@ -55,9 +68,6 @@ def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: 
     model of the training tokens (no context, bar) and the best baseline per token (triangle).
     Right: the gain over the unigram model with its interval (ci.tsv), green where the models
     use context, beside the best baseline's gain (grey bar: the headroom context offers)."""
-    from gfm_limits.confidence import CONTEXT_GAIN, uses_context
-    from gfm_limits.stats import context_position
-
     outputs = _load(stat_dirs, "outputs")
     ci = _load(stat_dirs, "ci")
     gain = ci[ci["statistic"] == CONTEXT_GAIN].set_index("condition")
@@ -119,11 +129,9 @@ def plot_js(stat_dirs, ax) -> None:
 def plot_fisher(stat_dirs, axes) -> None:
     import seaborn as sns
 
-    from gfm_limits.stats import fisher_shares
-
     df = _load(stat_dirs, "fisher")
     parts = pd.concat([fisher_shares(sub).reset_index().assign(condition=c) for c, sub in df.groupby("condition")])
-    long = parts.melt(id_vars=["condition", "seed"], value_vars=["embeddings", "transformer", "head"],
+    long = parts.melt(id_vars=["condition", "seed"], value_vars=list(FISHER_PARTS),
                       var_name="part", value_name="share")
     sns.barplot(data=long, x="part", y="share", hue="condition", hue_order=list(stat_dirs), errorbar="sd", ax=axes[0])
     axes[0].set(ylabel="share of total Fisher", ylim=(0, 1), title="Fisher information by part")
@@ -157,9 +165,10 @@ def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     ax.set(xlabel="training tokens", ylabel="masked-LM loss (nats)", title="Training curves (every member)")
 
 
-HEADLINE = ("context_gain_bits", "kl_uniform_bits", "cross_entropy_bits", "accuracy", "js", "disagreement",
-            "jaccard", "spearman", "procrustes", "fisher_share_embeddings", "fisher_pe_share_embeddings",
-            "fisher_pe_word_decoder_part", "cka_static_linear", "cka_contextual_linear")
+def _present(statistics, names) -> list[tuple]:
+    """(statistic, its name) for each of statistics whose name is among names (a table's column)."""
+    names = list(dict.fromkeys(names))
+    return [(stat, name) for stat in statistics if (name := stat.finds(names)) is not None]
 
 
 def _errorbars(ax, df: pd.DataFrame, order: list[str]) -> None:
@@ -182,12 +191,14 @@ def _panels(fig, n: int, cols: int = 4) -> list:
 
 
 def plot_confidence(stat_dirs, fig) -> None:
+    """One panel per statistic of headline.appearing_in("confidence") in ci.tsv: each condition's
+    estimate (dot) and interval (line)."""
     ci = _load(stat_dirs, "ci").rename(columns={"condition": "label"})
-    present = list(dict.fromkeys(ci["statistic"]))
-    names = [n for stem in HEADLINE for n in present if n == stem or n.startswith((f"{stem}_p", f"{stem}_k"))]
-    for ax, name in zip(_panels(fig, len(names)), names):
+    panels = _present(appearing_in("confidence"), ci["statistic"])
+    for ax, (stat, name) in zip(_panels(fig, len(panels)), panels):
         _errorbars(ax, ci[ci["statistic"] == name], list(stat_dirs))
-        ax.set_title(name, fontsize=10)
+        ax.set_title(f"{name}\n{stat.label}", fontsize=9)
+        ax.set_xlabel(stat.unit, fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
     level = float(ci["level"].iloc[0])
     fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and examples resampled)")
@@ -223,31 +234,37 @@ def plot_findings(findings_path, fig) -> None:
                  "its interval reaches 0)")
 
 
+BAND_PANELS = ("cross_entropy_bits", "js", "jaccard")  # keys of headline.BY_KEY
+
+
 def plot_bands(stat_dirs, axes) -> None:
+    """Per panel (BAND_PANELS), the statistic by training-frequency band: mean and std over members
+    or pairs, one colour per condition."""
     import seaborn as sns
 
     df = _load(stat_dirs, "bands")
-    panels = ["cross_entropy_bits", next(s for s in df["statistic"].unique() if s.startswith("js_p")),
-              next(s for s in df["statistic"].unique() if s.startswith("jaccard_k"))]
-    for ax, name in zip(axes, panels):
+    for ax, (stat, name) in zip(axes, _present([BY_KEY[key] for key in BAND_PANELS], df["statistic"])):
         sns.pointplot(data=df[df["statistic"] == name], x="band", y="value", hue="condition",
                       hue_order=list(stat_dirs), errorbar="sd", dodge=0.3, ax=ax)
-        ax.set(xlabel="training-frequency band (0 = most frequent types)", ylabel=name, title=name)
+        ax.set(xlabel="training-frequency band (0 = most frequent types)", ylabel=f"{stat.label} ({stat.unit})",
+               title=name)
     for ax in axes[1:]:
         ax.get_legend().remove()
 
 
 def plot_cka(stat_dirs, ax) -> None:
+    """Each CKA statistic of headline.STATISTICS in ci.tsv: one bar per condition (estimate) with
+    its interval."""
     ci = _load(stat_dirs, "ci")
-    ci = ci[ci["statistic"].str.startswith("cka_")]
-    order = sorted(ci["statistic"].unique())
+    present = _present([stat for stat in STATISTICS if stat.table == "cka"], ci["statistic"])
+    order = [name for _, name in present]
     width = 0.8 / len(stat_dirs)
     for i, condition in enumerate(stat_dirs):
         sub = ci[ci["condition"] == condition].set_index("statistic").reindex(order)
         x = [j + (i - (len(stat_dirs) - 1) / 2) * width for j in range(len(order))]
         ax.bar(x, sub["estimate"], width, label=condition, color=f"C{i}")
         ax.vlines(x, sub["ci_low"], sub["ci_high"], color="black", lw=1.5)
-    ax.set_xticks(range(len(order)), [o.removeprefix("cka_").replace("_", "\n") for o in order])
+    ax.set_xticks(range(len(order)), [textwrap.fill(stat.label, 16) for stat, _ in present])
     ax.set(ylim=(0, 1), ylabel="CKA between members", title="Representational similarity between members (CKA)")
     ax.legend(fontsize=7)
 
@@ -256,7 +273,7 @@ def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
     """Per condition, on one bits-per-character axis: the Markov models over tokens and over
     characters (orders as labels), xz, and the model's own cross-entropy with its interval."""
     ci = _load(stat_dirs, "ci")
-    ce = ci[ci["statistic"] == "cross_entropy_bits"].set_index("condition")
+    ce = ci[ci["statistic"] == BY_KEY["cross_entropy_bits"].finds(ci["statistic"])].set_index("condition")
     for y, condition in enumerate(stat_dirs):
         df = pd.read_csv(baselines[condition], sep="\t")
         df = df[df["baseline"] != "unigram_entropy"]
@@ -268,13 +285,14 @@ def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
             ax.plot(sub["bits_per_char"], [y + dy] * len(sub), marker, color=colour, ms=5,
                     label=f"Markov over {unit}s (order)" if y == 0 else None)
             for value, order in zip(sub["bits_per_char"], sub["order"]):
-                ax.annotate(f"{int(order)}", (value, y + dy), textcoords="offset points", xytext=(0, 4 if dy > 0 else -9),
-                            ha="center", fontsize=6, color=colour)
+                ax.annotate(f"{int(order)}", (value, y + dy), textcoords="offset points",
+                            xytext=(0, 4 if dy > 0 else -9), ha="center", fontsize=6, color=colour)
         xz = df.loc[df["baseline"] == "xz", "bits_per_char"]
         ax.plot(xz, [y] * len(xz), "^", color="C2", ms=7, label="xz given the training text" if y == 0 else None)
         row = ce.loc[condition]
         ax.hlines(y, row["ci_low"] / per_char, row["ci_high"] / per_char, color="C3", lw=2)
-        ax.plot(row["estimate"] / per_char, y, "D", color="C3", ms=7, label="model (masked-token CE)" if y == 0 else None)
+        ax.plot(row["estimate"] / per_char, y, "D", color="C3", ms=7,
+                label="model (masked-token CE)" if y == 0 else None)
     ax.set_yticks(range(len(stat_dirs)), list(stat_dirs))
     ax.invert_yaxis()
     ax.set(xlabel="bits per character (base) of the held-out corpus",
@@ -283,14 +301,12 @@ def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
 
 
 def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
-    """One panel per statistic of layout.DYNAMICS against training tokens (log axis), one colour
-    per condition (as in the other figures): every member or pair thin, their mean thick; dashed,
-    each condition's unigram level in the cross-entropy panel and 0 in the gain panel."""
+    """One panel per statistic of headline.appearing_in("dynamics") against training tokens (log
+    axis), one colour per condition (as in the other figures): every member or pair thin, their
+    mean thick; dashed, each condition's unigram level in the cross-entropy panel (the unigram
+    cross-entropy has no panel of its own) and 0 in the gain panel."""
     import matplotlib.ticker
-
     import seaborn as sns
-
-    from gfm_limits.layout import DYNAMICS
 
     df = pd.read_csv(dynamics_path, sep="\t", dtype={"seed_b": "Int64"})
     if df.empty:
@@ -299,24 +315,26 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
                 ha="center", va="center")
         ax.set_axis_off()
         return
-    present = list(dict.fromkeys(df["statistic"]))
-    names = [n for stem in DYNAMICS for n in present if n == stem or n.startswith((f"{stem}_p", f"{stem}_k"))]
+    unigram_name, ce_name = (BY_KEY[key].finds(df["statistic"]) for key in ("unigram_cross_entropy_bits",
+                                                                              "cross_entropy_bits"))
+    panels = [(stat, name) for stat, name in _present(appearing_in("dynamics"), df["statistic"])
+              if name != unigram_name]
     colour = dict(zip(conditions, sns.color_palette(n_colors=len(conditions))))
     shown = [c for c in conditions if c in set(df["condition"])]
-    for i, (ax, name) in enumerate(zip(_panels(fig, len(names)), names)):
+    for i, (ax, (stat, name)) in enumerate(zip(_panels(fig, len(panels)), panels)):
         for condition in shown:
             sub = df[(df["condition"] == condition) & (df["statistic"] == name)]
             for _, line in sub.groupby(["seed_a", "seed_b"], dropna=False):
                 ax.plot(line["tokens"], line["value"], color=colour[condition], lw=0.7, alpha=0.45)
             mean = sub.groupby("tokens")["value"].mean()
             ax.plot(mean.index, mean.to_numpy(), color=colour[condition], lw=2.2, marker="o", ms=3, label=condition)
-            if name == "cross_entropy_bits":
-                unigram = df[(df["condition"] == condition) & (df["statistic"] == "unigram_cross_entropy_bits")]
+            if name == ce_name:
+                unigram = df[(df["condition"] == condition) & (df["statistic"] == unigram_name)]
                 ax.axhline(unigram["value"].mean(), color=colour[condition], ls="--", lw=1)
-        if name == "context_gain_bits":
+        if stat.key == CONTEXT_GAIN:
             ax.axhline(0, color="grey", ls="--", lw=1)
-        note = {"context_gain_bits": " (dashed: 0)", "cross_entropy_bits": " (dashed: unigram)"}.get(name, "")
-        ax.set(xscale="log", xlabel="training tokens", title=name + note)
+        note = {CONTEXT_GAIN: " (dashed: 0)", "cross_entropy_bits": " (dashed: unigram)"}.get(stat.key, "")
+        ax.set(xscale="log", xlabel="training tokens", ylabel=stat.unit, title=name + note)
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # under two decades minor ticks get labels
         if i == 0:
             ax.legend(fontsize=7)

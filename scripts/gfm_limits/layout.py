@@ -12,8 +12,5 @@ FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embed
            "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
-# a member's own statistics. DYNAMICS: the figure's panels in order (js and jaccard carry
-# stats.summary_top_p and stats.summary_k in their names: js_p1, jaccard_k10).
+# a member's own statistics. Which statistics: headline.appearing_in("dynamics").
 DYNAMICS_COLUMNS = ("step", "tokens", "final", "statistic", "seed_a", "seed_b", "value")
-DYNAMICS = ("context_gain_bits", "cross_entropy_bits", "entropy_bits", "kl_uniform_bits", "js", "disagreement",
-            "jaccard", "spearman", "fisher_share_embeddings", "fisher_share_transformer", "fisher_share_head")

@@ -61,18 +61,6 @@ def context_gain_bits(probs: np.ndarray, targets: np.ndarray, unigram: np.ndarra
     return unigram_surprisal_bits(unigram, targets) - cross_entropy_nats(probs, targets) / np.log(2.0)
 
 
-def output_summary(probs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
-    """Mean entropy, KL from uniform, cross-entropy, accuracy and perplexity of one member."""
-    ce = cross_entropy_nats(probs, targets)
-    return {
-        "entropy_bits": float(entropy_bits(probs).mean()),
-        "kl_uniform_bits": float(kl_uniform_bits(probs).mean()),
-        "cross_entropy_bits": float(ce.mean() / np.log(2.0)),
-        "accuracy": float((probs.argmax(axis=-1) == targets).mean()),
-        "perplexity": float(np.exp(ce.mean())),
-    }
-
-
 def mass_up_to(probs: np.ndarray) -> np.ndarray:
     """For each token, the cumulative mass of its row's tokens ranked at or above it
     (descending, ties in index order); the row's top token gets -inf so it is always kept.

@@ -1,19 +1,20 @@
 """Tidy statistics tables for one condition, and the summary over conditions.
 
-Per condition (results/stats/{condition}/): outputs.tsv (one row per member,
-with the cross-entropy of a unigram model of the training tokens beside the
-model's own: the no-context baseline),
+Per condition (results/stats/{condition}/): outputs.tsv (one row per member: the means over the
+masked positions of headline.member_positions, with the cross-entropy of a unigram model of the
+training tokens beside the model's own: the no-context baseline),
 js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
-Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv (member x group, with
-shares), sorted_probs.tsv (the averaged sorted output distribution),
+Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv and fisher_per_example.tsv (member x
+group, with shares), sorted_probs.tsv (the averaged sorted output distribution),
 cka.tsv (pair x static|contextual x linear|rbf), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
-summary.tsv: one row per condition, mean and population std (ddof=0, as the
-paper) over members or pairs. Its first columns say whether the models use
-context at all (`context_summary`): the gain over the unigram model in bits per
-masked token with its interval, both cross-entropies, the distance to the best
-baseline, and `uses_context`; every later column is read in that light.
+summary.tsv: one row per condition, for every statistic of headline.STATISTICS the mean and
+population std (ddof=0, as the paper) of its values over members or pairs; the mean is ci.tsv's
+estimate (headline.point). Its first columns say whether the models use context at all
+(`context_summary`): the gain over the unigram model in bits per masked token with its interval,
+both cross-entropies, the distance to the best baseline, and `uses_context`; every later column
+is read in that light.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gfm_limits import confidence, headline, metrics
 from gfm_limits import embeddings as emb
-from gfm_limits import metrics
 from gfm_limits.files import atomic_path
+from gfm_limits.headline import CONTEXT_GAIN
+from gfm_limits.layout import DYNAMICS_COLUMNS, SPECIAL_TOKENS, TABLES
 
 log = logging.getLogger(__name__)
-
-from gfm_limits.layout import SPECIAL_TOKENS, TABLES
 
 
 @dataclass(frozen=True)
@@ -58,46 +59,47 @@ def _write(df: pd.DataFrame, path) -> None:
         df.to_csv(tmp, sep="\t", index=False, float_format="%.8g")
 
 
-def output_tables(loaded: dict[int, dict], train_tokens: np.ndarray,
-                  cfg: StatsConfig) -> tuple[dict[str, pd.DataFrame], dict[tuple[int, int], dict]]:
-    """Per-member output statistics (beside the unigram baseline of the training tokens),
-    pairwise JS and disagreement, mean sorted distribution; and per pair of seeds, the JS
-    distance at summary_top_p and the argmax disagreement at every position, (M,) each."""
-    probs = {seed: data["probs"] for seed, data in loaded.items()}
-    vocab_size = next(iter(probs.values())).shape[1]
-    unigram = training_unigram(train_tokens, vocab_size)
-    outputs = pd.DataFrame([{"seed": seed, **metrics.output_summary(probs[seed], data["targets"]),
-                             "unigram_cross_entropy_bits": metrics.unigram_cross_entropy_bits(unigram, data["targets"])}
-                            for seed, data in loaded.items()])
-    js_rows, pair_rows, positions = [], [], {}
-    for a, b in itertools.combinations(sorted(probs), 2):
-        pair_rows.append({"seed_a": a, "seed_b": b, "disagreement": metrics.disagreement(probs[a], probs[b])})
-        by_top_p = metrics.js_distance_top_p(probs[a], probs[b], cfg.top_p)
-        for top_p, js in by_top_p.items():
-            js_rows.append({"seed_a": a, "seed_b": b, "top_p": top_p, "js_distance": float(js.mean())})
-        summary_top_p = next(p for p in cfg.top_p if np.isclose(p, cfg.summary_top_p))  # config.py checks it is there
-        positions[(a, b)] = {"js": by_top_p[summary_top_p],
-                             "disagreement": (probs[a].argmax(axis=-1) != probs[b].argmax(axis=-1)).astype(np.float64)}
-    sorted_mean = np.mean([metrics.mean_sorted_distribution(p) for p in probs.values()], axis=0)
-    sorted_probs = pd.DataFrame({"rank": np.arange(1, len(sorted_mean) + 1), "probability": sorted_mean})
-    tables = {"outputs": outputs, "js": pd.DataFrame(js_rows), "pairs": pd.DataFrame(pair_rows),
-              "sorted_probs": sorted_probs}
-    return tables, positions
+def output_tables(loaded: dict[int, dict], unigram: np.ndarray, *, top_ps: list[float], summary_top_p: float
+                  ) -> tuple[dict[str, pd.DataFrame], dict[int, dict], dict[tuple[int, int], dict]]:
+    """outputs.tsv (headline.member_outputs of each member), js.tsv (pair x top_p) and each pair's
+    argmax disagreement; with the values at every masked position behind them, (M,) each: per seed
+    (headline.member_positions) and per pair of seeds (headline.pair_positions, the JS distance at
+    summary_top_p). unigram: (V,), the unigram model of the training tokens (training_unigram)."""
+    positions = {seed: headline.member_positions(data["probs"], data["targets"], unigram)
+                 for seed, data in loaded.items()}
+    outputs = pd.DataFrame([{"seed": seed, **headline.member_outputs(p)} for seed, p in positions.items()])
+    summary_top_p = next(p for p in top_ps if np.isclose(p, summary_top_p))  # config.py checks it is there
+    js_rows, pair_rows, pairs = [], [], {}
+    for a, b in itertools.combinations(sorted(loaded), 2):
+        p, q = loaded[a]["probs"], loaded[b]["probs"]
+        by_top_p = metrics.js_distance_top_p(p, q, top_ps)
+        pairs[(a, b)] = headline.pair_positions(p, q, by_top_p[summary_top_p])
+        pair_rows.append({"seed_a": a, "seed_b": b, "disagreement": float(pairs[(a, b)]["disagreement"].mean())})
+        js_rows += [{"seed_a": a, "seed_b": b, "top_p": top_p, "js_distance": float(js.mean())}
+                    for top_p, js in by_top_p.items()]
+    tables = {"outputs": outputs, "js": pd.DataFrame(js_rows), "pairs": pd.DataFrame(pair_rows)}
+    return tables, positions, pairs
+
+
+def sorted_probs_table(loaded: dict[int, dict]) -> pd.DataFrame:
+    """The sorted output distribution, averaged over masked positions and members."""
+    sorted_mean = np.mean([metrics.mean_sorted_distribution(data["probs"]) for data in loaded.values()], axis=0)
+    return pd.DataFrame({"rank": np.arange(1, len(sorted_mean) + 1), "probability": sorted_mean})
 
 
 def embedding_tables(mats: dict[int, np.ndarray],
-                     cfg: StatsConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, np.ndarray]]:
+                     top_k: list[int]) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, np.ndarray]]:
     """Pairwise Spearman and Procrustes (one row per pair); top-k Jaccard and both local
     Spearman versions (pair x k; the corrected one is undefined at k = 1); and each member's
     max(top_k) nearest neighbours, (V, k_max), most similar first."""
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
-    nn = {seed: emb.nearest_neighbours(c, max(cfg.top_k)) for seed, c in cos.items()}  # (V, k_max), once
+    nn = {seed: emb.nearest_neighbours(c, max(top_k)) for seed, c in cos.items()}  # (V, k_max), once
     ranks = {seed: emb.similarity_ranks(c) for seed, c in cos.items()}  # (V, V - 1), once
     pair_rows, topk_rows = [], []
     for a, b in itertools.combinations(sorted(mats), 2):
         pair_rows.append({"seed_a": a, "seed_b": b, "spearman": emb.spearman_from_ranks(ranks[a], ranks[b]),
                           "procrustes": emb.procrustes_disparity(mats[a], mats[b])})
-        for k in cfg.top_k:
+        for k in top_k:
             nn_a, nn_b = nn[a][:, :k], nn[b][:, :k]
             topk_rows.append({"seed_a": a, "seed_b": b, "k": k, "jaccard": emb.jaccard(nn_a, nn_b),
                               "local_spearman": emb.local_spearman(cos[a], cos[b], nn_a, nn_b) if k > 1 else np.nan,
@@ -138,120 +140,113 @@ def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> 
     return band, pd.DataFrame(rows)
 
 
-def bands_table(loaded: dict[int, dict], positions: dict[tuple[int, int], dict], nn: dict[int, np.ndarray],
-                train_tokens: np.ndarray, cfg: StatsConfig) -> pd.DataFrame:
-    """Statistics by the training-frequency band of the target token (positions) or of the
-    token itself (embedding top-k overlap), from output_tables' per-position pair values and
-    embedding_tables' neighbours. Long format: band, statistic, seed_a, seed_b, value."""
+def bands_table(*, loaded: dict[int, dict], positions: dict[int, dict], pairs: dict[tuple[int, int], dict],
+                nn: dict[int, np.ndarray], train_tokens: np.ndarray, cfg: StatsConfig) -> pd.DataFrame:
+    """The statistics of headline.appearing_in("bands") by the training-frequency band of the
+    target token (output_tables' per-position values of members and pairs) or of the token itself
+    (the top-k overlap, from embedding_tables' neighbours). Long format: band, statistic, seed_a,
+    seed_b, value, items."""
     first = next(iter(loaded.values()))
     vocab_size = first["probs"].shape[1]
     band_of, bands = frequency_bands(train_tokens, vocab_size, cfg.frequency_bands)
     target_band = band_of[first["targets"]]  # (M,)
+    at = headline.Settings(cfg.summary_k, cfg.summary_top_p)
+    shown = headline.appearing_in("bands")
+    of_members = {stat.key for stat in shown if stat.over == "members"}  # columns of outputs.tsv
+    of_positions = [stat for stat in shown if stat.over == "pairs" and stat.resampled == "members+positions"]
     rows = []
     for b in bands["band"]:
-        at = target_band == b
-        if not at.any():
+        at_band = target_band == b
+        if not at_band.any():
             continue
-        for seed, data in loaded.items():
-            for name, value in metrics.output_summary(data["probs"][at], data["targets"][at]).items():
-                rows.append({"band": b, "statistic": name, "seed_a": seed, "seed_b": np.nan, "value": value,
-                             "items": int(at.sum())})
-        for (a, bb), values in positions.items():
-            for name, value in ((f"js_p{cfg.summary_top_p:g}", float(values["js"][at].mean())),
-                                ("disagreement", float(values["disagreement"][at].mean()))):
-                rows.append({"band": b, "statistic": name, "seed_a": a, "seed_b": bb, "value": value,
-                             "items": int(at.sum())})
-    k = cfg.summary_k
+        for seed, values in positions.items():
+            outputs = headline.member_outputs({name: v[at_band] for name, v in values.items()})
+            rows += [{"band": b, "statistic": name, "seed_a": seed, "seed_b": np.nan, "value": outputs[name],
+                      "items": int(at_band.sum())} for name in headline.OUTPUTS if name in of_members]
+        for (a, bb), values in pairs.items():
+            rows += [{"band": b, "statistic": stat.name(at), "seed_a": a, "seed_b": bb,
+                      "value": float(values[stat.key][at_band].mean()), "items": int(at_band.sum())}
+                     for stat in of_positions]
+    jaccard, k = headline.BY_KEY["jaccard"], cfg.summary_k
     for a, bb in itertools.combinations(sorted(nn), 2):
         for b in bands["band"]:
             ids = np.flatnonzero(band_of == b)
-            rows.append({"band": b, "statistic": f"jaccard_k{k}", "seed_a": a, "seed_b": bb,
+            rows.append({"band": b, "statistic": jaccard.name(at), "seed_a": a, "seed_b": bb,
                          "value": emb.jaccard(nn[a][ids, :k], nn[bb][ids, :k]), "items": len(ids)})
     return pd.DataFrame(rows).merge(bands, on="band")
 
 
-SPLIT_ROWS = ("word_input", "word_decoder")  # per-example Fisher: the tied embedding's two uses
-
-
-def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
-    """Every member's Fisher groups with their share of the member's total (the total over
-    the model's groups; the word_input / word_decoder rows are shares of that same total)."""
+def fisher_frame(members: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """Every member's Fisher groups (group, fisher, ...) with seed in front and their share of the
+    member's total (headline.fisher_share: the total over the model's groups; the word_input /
+    word_decoder rows are shares of that same total)."""
     frames = []
-    for seed, path in sorted(paths.items()):
-        df = pd.read_csv(path, sep="\t")
+    for seed, df in sorted(members.items()):
+        df = df.copy()
         df.insert(0, "seed", seed)
-        df["share"] = fisher_share(df)
+        df["share"] = headline.fisher_share(df)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 
 
-def fisher_share(member: pd.DataFrame) -> pd.Series:
-    """Each Fisher group's share of one member's total over the model's groups (group, fisher)."""
-    return member["fisher"] / member.loc[~member["group"].isin(SPLIT_ROWS), "fisher"].sum()
+def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
+    """fisher_frame of the members' Fisher tables (fisher.tsv or fisher_per_example.tsv), by seed."""
+    return fisher_frame({seed: pd.read_csv(path, sep="\t") for seed, path in paths.items()})
 
 
-def condition_stats(predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
+def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
                     fishers_per_example: dict[int, str], fisher_rows: dict[int, str], train_tokens: str,
-                    out: dict[str, str], replicates_out: str, cfg: StatsConfig, condition: str) -> None:
+                    out: dict[str, str], replicates_out: str, cfg: StatsConfig,
+                    condition: str) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
-    replicates behind ci.tsv (.npz, statistic -> (B,))."""
-    from gfm_limits import confidence
-
+    replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
+    but train_tokens and the outputs are by seed."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
     loaded = {seed: dict(np.load(predictions[seed])) for seed in seeds}  # each file read once
     mats = {seed: np.load(embeddings[seed]) for seed in seeds}
     tokens = np.load(train_tokens)
-    tables, positions = output_tables(loaded, tokens, cfg)
-    emb_pairs, tables["topk"], nn = embedding_tables(mats, cfg)
+    unigram = training_unigram(tokens, loaded[seeds[0]]["probs"].shape[1])
+    tables, positions, pairs = output_tables(loaded, unigram, top_ps=cfg.top_p, summary_top_p=cfg.summary_top_p)
+    tables["sorted_probs"] = sorted_probs_table(loaded)
+    emb_pairs, tables["topk"], nn = embedding_tables(mats, cfg.top_k)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
     tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
-    tables["bands"] = bands_table(loaded, positions, nn, tokens, cfg)
-    unigram = training_unigram(tokens, loaded[seeds[0]]["probs"].shape[1])
-    reps = confidence.condition_replicates(loaded, positions, [fisher_rows[s] for s in seeds], tables,
-                                           cfg.summary_k, cfg.summary_top_p, cfg.bootstrap, condition,
-                                           unigram=unigram)
+    tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
+                                  cfg=cfg)
+    evidence = headline.Evidence.gather(positions, pairs, headline.fisher_rows([fisher_rows[s] for s in seeds]))
+    reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
+                                           n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
     for name in TABLES:
         _write(tables[name], out[name])
     with atomic_path(replicates_out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **{name: r for name, (_, _, r) in reps.items()})
     log.info("wrote %s", ", ".join(out[name] for name in TABLES))
+    return tables
 
 
-def _mean_std(values: pd.Series, name: str) -> dict[str, float]:
-    return {f"{name}_mean": float(values.mean()), f"{name}_std": float(values.std(ddof=0))}
-
-
-def fisher_shares(fisher: pd.DataFrame) -> pd.DataFrame:
-    """Per member: the Fisher share of embeddings, all transformer layers, and head."""
-    fisher = fisher[~fisher["group"].isin(SPLIT_ROWS)]
-    kind = fisher["group"].where(~fisher["group"].str.startswith("encoder."), "transformer")
-    shares = fisher.assign(part=kind).pivot_table(index="seed", columns="part", values="share", aggfunc="sum")
-    return shares.reindex(columns=["embeddings", "transformer", "head"], fill_value=0.0)  # no layers: 0
-
-
-def context_summary(tables: dict[str, pd.DataFrame], min_context_bits: float,
+def context_summary(tables: dict[str, pd.DataFrame], at: headline.Settings, *, min_context_bits: float,
                     baselines: pd.DataFrame | None = None) -> dict:
-    """The leading columns of a summary row: do the models use context? The gain over the
-    unigram model (mean and std over members; interval from ci.tsv), both cross-entropies in
-    bits per masked token, with baselines the model's excess over the best baseline per token
-    (model CE - best bits per character x characters per token) and per character, and
-    uses_context (confidence.uses_context on the ci.tsv estimate and interval)."""
-    from gfm_limits.confidence import CONTEXT_GAIN, uses_context
-
-    outputs, ci = tables["outputs"], tables["ci"].set_index("statistic")
+    """The leading columns of a summary row: do the models use context? The statistics of
+    headline.CONTEXT: the gain over the unigram model (mean and std over members, with its
+    interval from ci.tsv), both cross-entropies in bits per masked token; with baselines the
+    model's excess over the best baseline per token (model CE - best bits per character x
+    characters per token, its interval the gain's reflected) and per character; and uses_context
+    (headline.uses_context on the ci.tsv estimate and interval)."""
+    ci = tables["ci"].set_index("statistic")
     if CONTEXT_GAIN not in ci.index:
         raise ValueError(f"ci.tsv has no {CONTEXT_GAIN} row; rerun the stats rule")
     gain = ci.loc[CONTEXT_GAIN]
-    row = {"uses_context": uses_context(float(gain["estimate"]), float(gain["ci_low"]), min_context_bits),
-           **_mean_std(outputs["unigram_cross_entropy_bits"] - outputs["cross_entropy_bits"], CONTEXT_GAIN),
+    context = [headline.BY_KEY[key] for key in headline.CONTEXT]
+    row = {"uses_context": headline.uses_context(float(gain["estimate"]), float(gain["ci_low"]), min_context_bits),
+           **headline.summary_columns(context[0], tables, at),
            f"{CONTEXT_GAIN}_ci_low": float(gain["ci_low"]), f"{CONTEXT_GAIN}_ci_high": float(gain["ci_high"])}
-    for col in ("cross_entropy_bits", "unigram_cross_entropy_bits"):
-        row |= _mean_std(outputs[col], col)
+    for stat in context[1:]:
+        row |= headline.summary_columns(stat, tables, at)
     if baselines is not None:
         position = context_position(baselines, row["cross_entropy_bits_mean"])
         best = position["bits_per_char_best_baseline"] * position["chars_per_token"]  # bits per token
@@ -266,35 +261,18 @@ def context_summary(tables: dict[str, pd.DataFrame], min_context_bits: float,
     return row
 
 
-def condition_summary(condition: str, tables: dict[str, pd.DataFrame], k: int, top_p: float, *,
+def condition_summary(condition: str, tables: dict[str, pd.DataFrame], *, k: int, top_p: float,
                       min_context_bits: float, baselines: pd.DataFrame | None = None) -> dict:
     """One summary row: first whether the models use context (context_summary), then mean and
-    std over members (outputs, Fisher) or pairs (agreement), then where the model sits between
-    no context and the best baseline (context_position, with baselines)."""
+    std over members or pairs of every other statistic of headline.STATISTICS present in the
+    condition (headline.summary_columns), then where the model sits between no context and the
+    best baseline (context_position, with baselines)."""
+    at = headline.Settings(k, top_p)
     row: dict = {"condition": condition, "members": len(tables["outputs"]),
-                 **context_summary(tables, min_context_bits, baselines)}
-    for col in ("kl_uniform_bits", "entropy_bits", "accuracy", "perplexity"):
-        row |= _mean_std(tables["outputs"][col], col)
-    js = tables["js"]
-    row |= _mean_std(js.loc[np.isclose(js["top_p"], top_p), "js_distance"], f"js_p{top_p:g}")
-    for col in ("disagreement", "spearman", "procrustes"):
-        row |= _mean_std(tables["pairs"][col], col)
-    topk = tables["topk"]
-    row |= _mean_std(topk.loc[topk["k"] == k, "jaccard"], f"jaccard_k{k}")
-    for (space, kernel), sub in tables["cka"].groupby(["space", "kernel"]):
-        row |= _mean_std(sub["cka"], f"cka_{space}_{kernel}")
-    shares = fisher_shares(tables["fisher"])
-    for part in ("embeddings", "transformer", "head"):
-        row |= _mean_std(shares[part], f"fisher_share_{part}")
-    per_example = tables["fisher_per_example"]
-    shares = fisher_shares(per_example)
-    for part in ("embeddings", "transformer", "head"):
-        row |= _mean_std(shares[part], f"fisher_pe_share_{part}")
-    split = per_example[per_example["group"].isin(SPLIT_ROWS)].pivot_table(index="seed", columns="group",
-                                                                           values="fisher")
-    if set(SPLIT_ROWS) <= set(split.columns):
-        row |= _mean_std(split["word_decoder"] / (split["word_input"] + split["word_decoder"]),
-                         "fisher_pe_word_decoder_part")
+                 **context_summary(tables, at, min_context_bits=min_context_bits, baselines=baselines)}
+    for stat in headline.STATISTICS:
+        if stat.key not in headline.CONTEXT:
+            row |= headline.summary_columns(stat, tables, at)
     if baselines is not None:
         row |= context_position(baselines, row["cross_entropy_bits_mean"])  # best_baseline stays in front
     return row
@@ -324,21 +302,19 @@ def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1
     """summary.tsv: one row per condition from the per-condition tables; findings.tsv: each of
     the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`,
     interpretable where the text condition uses context (gain >= min_context_bits per token)."""
-    from gfm_limits import confidence
-
     rows, replicates, estimates = [], {}, {}
     for condition, directory in stat_dirs.items():
         tables = {name: pd.read_csv(Path(directory) / f"{name}.tsv", sep="\t") for name in TABLES}
         table = pd.read_csv(baselines[condition], sep="\t") if baselines else None
-        rows.append(condition_summary(condition, tables, k, top_p, min_context_bits=min_context_bits,
+        rows.append(condition_summary(condition, tables, k=k, top_p=top_p, min_context_bits=min_context_bits,
                                       baselines=table))
         replicates[condition] = dict(np.load(Path(directory) / "replicates.npz"))
         estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
     summary = pd.DataFrame(rows)
     _write(summary, out)
     if findings_out is not None:
-        found = confidence.findings(replicates, estimates, list(comparisons), k, top_p, level,
-                                    min_context_bits=min_context_bits)
+        found = confidence.findings(replicates, estimates, comparisons=list(comparisons), k=k, top_p=top_p,
+                                    level=level, min_context_bits=min_context_bits)
         _write(found, findings_out)
     return summary
 
@@ -346,8 +322,6 @@ def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1
 def gather_dynamics(paths: dict[str, str], out) -> pd.DataFrame:
     """results/stats/dynamics.tsv: every condition's dynamics.tsv (dynamics.py) with its name in
     front; only the header when no condition trains here."""
-    from gfm_limits.layout import DYNAMICS_COLUMNS
-
     frames = [pd.read_csv(path, sep="\t", dtype={"seed_b": "Int64"}).assign(condition=condition)
               for condition, path in paths.items()]
     columns = ["condition", *DYNAMICS_COLUMNS]

@@ -1,0 +1,74 @@
+"""Synthetic conditions for the statistics tests: members with random predictions, hidden states,
+static embeddings and Fisher tables, written as the extract rule writes them, then the stats
+rule's condition_stats run on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gfm_limits.layout import TABLES
+from gfm_limits.stats import StatsConfig, condition_stats
+
+V, M, ROWS = 12, 80, 20  # vocabulary (ids 0..4 special), masked positions, held-out rows of the per-example Fisher
+GROUPS = ["embeddings", "encoder.0", "head"]
+SPLIT = ["word_input", "word_decoder"]
+
+
+def unigram_by_hand(tokens: np.ndarray) -> np.ndarray:
+    counts = np.array([np.sum(tokens == v) + 0.5 if v >= 5 else 0.0 for v in range(V)])
+    return counts / counts.sum()
+
+
+def baselines_table() -> pd.DataFrame:
+    """Token Markov models and xz: xz best at 0.5 bits per character, 4 characters per token."""
+    return pd.DataFrame({"unit": ["token", "token", "char"], "baseline": ["markov0", "markov1", "xz"],
+                         "chars_per_symbol": [4.0, 4.0, 1.0], "order": [0, 1, np.nan],
+                         "bits_per_char": [0.7, 0.6, 0.5]})
+
+
+def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsConfig,
+                    seeds=(1, 2, 3), hidden_rows: int = M) -> dict:
+    """A condition's files and stats tables from synthetic members: sharp = 0 predicts the unigram
+    model of the training tokens (no context), sharp > 0 puts extra logit on the target (context
+    used). The per-example Fisher table holds the column means of the rows file, as extract writes
+    them. Returns what was written (by seed) and condition_stats' tables."""
+    directory.mkdir(parents=True)
+    tokens = rng.choice(np.arange(5, V), size=600, p=np.linspace(3, 1, V - 5) / np.linspace(3, 1, V - 5).sum())
+    np.save(directory / "train.npy", tokens)
+    targets = rng.choice(np.arange(5, V), size=M)
+    unigram = unigram_by_hand(tokens)
+    files = {k: {} for k in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
+    data = {k: {} for k in ("probs", "hidden", "embeddings", "fisher", "fisher_per_example", "rows")}
+    for seed in seeds:
+        logits = np.log(np.maximum(unigram, 1e-30)) + rng.normal(0, 0.05, (M, V))
+        logits[np.arange(M), targets] += sharp * rng.uniform(0.5, 1.5, M)
+        logits[:, :5] = -np.inf
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        data["probs"][seed] = probs.astype(np.float32)
+        data["hidden"][seed] = rng.normal(size=(hidden_rows, 4)).astype(np.float32)
+        data["embeddings"][seed] = rng.normal(size=(V, 4))
+        data["fisher"][seed] = pd.DataFrame({"group": GROUPS, "fisher": rng.uniform(1, 2, 3)})
+        data["rows"][seed] = rng.uniform(1, 2, (ROWS, len(GROUPS) + 2))  # (R, G)
+        data["fisher_per_example"][seed] = pd.DataFrame({"group": GROUPS + SPLIT,
+                                                         "fisher": data["rows"][seed].mean(axis=0)})
+        member = {k: directory / f"{k}{seed}" for k in files}
+        np.savez(member["predictions"].with_suffix(".npz"), probs=data["probs"][seed], targets=targets,
+                 hidden=data["hidden"][seed])
+        np.save(member["embeddings"].with_suffix(".npy"), data["embeddings"][seed])
+        data["fisher"][seed].to_csv(member["fisher"].with_suffix(".tsv"), sep="\t", index=False)
+        data["fisher_per_example"][seed].to_csv(member["fisher_per_example"].with_suffix(".tsv"), sep="\t",
+                                                index=False)
+        np.savez(member["fisher_rows"].with_suffix(".npz"), groups=np.array(GROUPS + SPLIT), values=data["rows"][seed])
+        for k, ext in zip(files, (".npz", ".npy", ".tsv", ".tsv", ".npz")):
+            files[k][seed] = str(member[k].with_suffix(ext))
+    tables = condition_stats(predictions=files["predictions"], embeddings=files["embeddings"], fishers=files["fisher"],
+                             fishers_per_example=files["fisher_per_example"], fisher_rows=files["fisher_rows"],
+                             train_tokens=str(directory / "train.npy"),
+                             out={t: str(directory / f"{t}.tsv") for t in TABLES},
+                             replicates_out=str(directory / "replicates.npz"), cfg=cfg, condition=name)
+    baselines_table().to_csv(directory / "baselines.tsv", sep="\t", index=False)
+    return {"tokens": tokens, "targets": targets, "tables": tables, **data}

@@ -1,0 +1,194 @@
+"""Figures draw the tables' numbers: each figure drawn into a matplotlib Figure from small
+hand-made tables, its plotted data read back from the Axes (line data, collection segments,
+scatter offsets, bar heights) and compared with the tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+from gfm_limits import figures
+
+CONDITIONS = ("text", "dna")
+
+
+def _write(directory, name: str, rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    directory.mkdir(parents=True, exist_ok=True)
+    df.to_csv(directory / f"{name}.tsv", sep="\t", index=False)
+    return df
+
+
+def _ci(tmp_path, estimates: dict[str, dict[str, float]]) -> dict[str, str]:
+    """ci.tsv per condition: estimate, interval estimate -/+ (0.1 + 0.01 x row), level 0.9."""
+    for condition, by_name in estimates.items():
+        _write(tmp_path / condition, "ci", [
+            {"statistic": name, "estimate": value, "ci_low": value - 0.1 - 0.01 * i, "ci_high": value + 0.1 + 0.01 * i,
+             "n_boot": 100, "resampled": "members", "level": 0.9} for i, (name, value) in enumerate(by_name.items())])
+    return {c: str(tmp_path / c) for c in estimates}
+
+
+def _visible(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def _segments(ax) -> np.ndarray:
+    """(y or x, low, high) of each segment of the axes' LineCollections (hlines: y; vlines: x), (n, 3)."""
+    out = []
+    for collection in ax.collections:
+        if isinstance(collection, LineCollection):
+            for (x0, y0), (x1, y1) in collection.get_segments():
+                out.append((y0, x0, x1) if y0 == y1 else (x0, y0, y1))
+    return np.array(out).reshape(-1, 3)
+
+
+def test_confidence_draws_each_conditions_estimate_and_interval(tmp_path):
+    estimates = {"text": {"context_gain_bits": 2.0, "entropy_bits": 3.0, "js_p0.5": 0.3, "jaccard_k3": 0.6,
+                          "cka_static_linear": 0.8},
+                 "dna": {"context_gain_bits": 0.1, "entropy_bits": 5.0, "js_p0.5": 0.7, "jaccard_k3": 0.2,
+                         "cka_static_linear": 0.4}}
+    dirs = _ci(tmp_path, estimates)
+    fig = Figure()
+    figures.plot_confidence(dirs, fig)
+    axes = _visible(fig)
+    # the statistics the confidence figure shows (entropy is not one), in the registry's order
+    assert [ax.get_title().split("\n")[0] for ax in axes] == ["context_gain_bits", "js_p0.5", "jaccard_k3",
+                                                               "cka_static_linear"]
+    for ax in axes:
+        name = ax.get_title().split("\n")[0]
+        rows = [pd.read_csv(tmp_path / c / "ci.tsv", sep="\t").set_index("statistic").loc[name] for c in CONDITIONS]
+        (dots,) = ax.lines
+        np.testing.assert_allclose(dots.get_xdata(), [r["estimate"] for r in rows])
+        np.testing.assert_allclose(dots.get_ydata(), [0, 1])
+        np.testing.assert_allclose(_segments(ax), [(y, r["ci_low"], r["ci_high"]) for y, r in enumerate(rows)])
+        assert [t.get_text() for t in ax.get_yticklabels()] == list(CONDITIONS)
+
+
+def test_findings_draw_each_difference_with_its_verdict(tmp_path):
+    base = {"finding": "DNA outputs are nearer uniform", "statistic": "kl_uniform_bits", "claim": "DNA < text",
+            "text": "text", "level": 0.95, "min_context_bits": 0.5}
+    rows = [{**base, "dna": "dna_a", "difference": -1.0, "ci_low": -1.2, "ci_high": -0.8, "holds": True,
+             "interpretable": True},
+            {**base, "dna": "dna_b", "difference": 0.1, "ci_low": -0.1, "ci_high": 0.3, "holds": False,
+             "interpretable": True},
+            {**base, "dna": "dna_c", "difference": -0.5, "ci_low": -0.7, "ci_high": -0.3, "holds": True,
+             "interpretable": False},
+            {**base, "statistic": "js_p1", "claim": "DNA > text", "finding": "DNA members disagree more",
+             "dna": "dna_a", "difference": 0.2, "ci_low": 0.1, "ci_high": 0.3, "holds": True, "interpretable": True}]
+    df = _write(tmp_path, "findings", rows)
+    fig = Figure()
+    figures.plot_findings(tmp_path / "findings.tsv", fig)
+    kl, js = _visible(fig)
+    assert kl.get_title().startswith("kl_uniform_bits (DNA < text)") and js.get_title().startswith("js_p1 (DNA > text)")
+    sub = df[df["statistic"] == "kl_uniform_bits"].reset_index(drop=True)
+    np.testing.assert_allclose(_segments(kl), [(y, r["ci_low"], r["ci_high"]) for y, r in sub.iterrows()])
+    (dots,) = [c for c in kl.collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(dots.get_offsets(), np.c_[sub["difference"], sub.index])
+    # green holds, red does not, grey not interpretable (and hatched)
+    np.testing.assert_allclose(dots.get_facecolors(), [to_rgba("C2"), to_rgba("C3"), to_rgba("grey")])
+    (hatched,) = kl.patches
+    assert hatched.get_hatch() == "//" and hatched.get_y() == pytest.approx(2 - 0.4)
+    assert [t.get_text() for t in kl.get_yticklabels()] == ["dna_a - text", "dna_b - text",
+                                                             "dna_c - text\n(not interpretable)"]
+
+
+def test_context_draws_members_unigram_best_baseline_and_the_gain(tmp_path):
+    outputs = {"text": [1.0, 1.2, 1.4], "dna": [3.9, 4.0, 4.1]}
+    unigram = {"text": 4.5, "dna": 4.05}
+    gains = {"text": (3.3, 3.1, 3.5), "dna": (0.05, -0.02, 0.12)}  # estimate, interval
+    for condition in CONDITIONS:
+        _write(tmp_path / condition, "outputs", [{"seed": s, "cross_entropy_bits": ce,
+                                                   "unigram_cross_entropy_bits": unigram[condition]}
+                                                  for s, ce in enumerate(outputs[condition])])
+        estimate, low, high = gains[condition]
+        _write(tmp_path / condition, "ci", [{"statistic": "context_gain_bits", "estimate": estimate, "ci_low": low,
+                                             "ci_high": high, "level": 0.95}])
+        _write(tmp_path / condition, "baselines", [  # best: xz, 0.5 bits per character of 4 per token
+            {"unit": "token", "baseline": "markov0", "chars_per_symbol": 4.0, "bits_per_char": 1.1},
+            {"unit": "char", "baseline": "xz", "chars_per_symbol": 1.0, "bits_per_char": 0.5}])
+    dirs = {c: str(tmp_path / c) for c in CONDITIONS}
+    axes = Figure().subplots(1, 2)
+    figures.plot_context(dirs, {c: str(tmp_path / c / "baselines.tsv") for c in CONDITIONS}, 0.5, axes)
+    left = {line.get_marker(): [] for line in axes[0].lines}
+    for line in axes[0].lines:
+        left[line.get_marker()].append((list(line.get_xdata()), list(line.get_ydata())))
+    assert left["o"] == [(outputs[c], [y] * 3) for y, c in enumerate(CONDITIONS)]  # every member
+    assert left["|"] == [([unigram[c]], [y]) for y, c in enumerate(CONDITIONS)]
+    assert left["^"] == [([2.0], [y]) for y in range(2)]
+    diamonds = [line for line in axes[1].lines if line.get_marker() == "D"]
+    assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in diamonds] == [(3.3, 0), (0.05, 1)]
+    # text uses context (green), DNA does not (its interval reaches 0: red)
+    assert [to_rgba(line.get_color()) for line in diamonds] == [to_rgba("C2"), to_rgba("C3")]
+    segments = _segments(axes[1])
+    from_zero = segments[:, 1] == 0  # the grey bars: the best baseline's gain, unigram CE - 2 bits
+    np.testing.assert_allclose(segments[~from_zero], [(0, 3.1, 3.5), (1, -0.02, 0.12)])
+    np.testing.assert_allclose(segments[from_zero], [(0, 0, 2.5), (1, 0, 2.05)])
+
+
+def test_dynamics_draws_every_member_their_mean_and_the_unigram_level(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for condition in CONDITIONS:
+        for tokens in (100, 1000, 10000):
+            for seed in (1, 2, 3):  # three, so that their mean is not their median
+                for name in ("context_gain_bits", "cross_entropy_bits", "unigram_cross_entropy_bits"):
+                    rows.append({"condition": condition, "step": tokens // 100, "tokens": tokens, "final": False,
+                                 "statistic": name, "seed_a": seed, "seed_b": None, "value": rng.normal()})
+            rows.append({"condition": condition, "step": tokens // 100, "tokens": tokens, "final": False,
+                         "statistic": "js_p1", "seed_a": 1, "seed_b": 2, "value": rng.uniform()})
+    df = _write(tmp_path, "dynamics", rows)
+    fig = Figure()
+    figures.plot_dynamics(tmp_path / "dynamics.tsv", list(CONDITIONS), fig)
+    axes = {ax.get_title().split(" ")[0]: ax for ax in _visible(fig)}
+    assert list(axes) == ["context_gain_bits", "cross_entropy_bits", "js_p1"]  # the unigram is a reference line
+    for name, ax in axes.items():
+        lines = [line for line in ax.lines if len(line.get_xdata()) == 3]  # the horizontal references have 2 points
+        for condition in CONDITIONS:
+            sub = df[(df["condition"] == condition) & (df["statistic"] == name)]
+            members = [list(g["value"]) for _, g in sub.groupby("seed_a")]
+            mean = list(sub.groupby("tokens")["value"].mean())
+            drawn = [list(line.get_ydata()) for line in lines if line.get_label() == condition]
+            thin = [list(line.get_ydata()) for line in lines if line.get_lw() < 1]
+            assert drawn == [pytest.approx(mean)]
+            assert all(any(m == pytest.approx(t) for t in thin) for m in members)
+        references = [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "--"]
+        if name == "cross_entropy_bits":
+            expected = [df[(df["condition"] == c) & (df["statistic"] == "unigram_cross_entropy_bits")]["value"].mean()
+                        for c in CONDITIONS]
+            assert references == pytest.approx(expected)
+        else:
+            assert references == ([0] if name == "context_gain_bits" else [])
+
+
+def test_bands_draw_each_bands_mean_over_members_or_pairs(tmp_path):
+    rng = np.random.default_rng(1)
+    for condition in CONDITIONS:
+        _write(tmp_path / condition, "bands", [
+            {"band": b, "statistic": name, "seed_a": s, "seed_b": np.nan, "value": rng.normal()}
+            for name in ("cross_entropy_bits", "entropy_bits", "js_p0.9", "jaccard_k10") for b in range(3)
+            for s in (1, 2, 3)])
+    dirs = {c: str(tmp_path / c) for c in CONDITIONS}
+    axes = Figure().subplots(1, 3)
+    figures.plot_bands(dirs, axes)
+    assert [ax.get_title() for ax in axes] == ["cross_entropy_bits", "js_p0.9", "jaccard_k10"]
+    for ax in axes:
+        # one line of markers per condition (the legend's handles hold no data)
+        means = [line.get_ydata() for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata())]
+        for drawn, condition in zip(means, CONDITIONS, strict=True):
+            df = pd.read_csv(tmp_path / condition / "bands.tsv", sep="\t")
+            np.testing.assert_allclose(drawn, df[df["statistic"] == ax.get_title()].groupby("band")["value"].mean())
+
+
+def test_cka_draws_each_estimate_as_a_bar_with_its_interval(tmp_path):
+    estimates = {"text": {"cka_static_linear": 0.8, "cka_static_rbf": 0.9, "kl_uniform_bits": 2.0},
+                 "dna": {"cka_static_linear": 0.3, "cka_static_rbf": 0.5, "kl_uniform_bits": 1.0}}
+    dirs = _ci(tmp_path, estimates)
+    ax = Figure().subplots()
+    figures.plot_cka(dirs, ax)
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == pytest.approx([0.8, 0.9, 0.3, 0.5])  # per condition, per statistic
+    np.testing.assert_allclose(_segments(ax)[:, 1:], [(0.7, 0.9), (0.79, 1.01), (0.2, 0.4), (0.39, 0.61)])
+    assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == [
+        "linear CKA of the static embeddings", "rbf CKA of the static embeddings"]
