@@ -87,7 +87,7 @@ def main(folder: str) -> None:
             f"{extract['seq_len']} tokens", "",
             f"{extract['positions']['predict']:,} masked positions for the predictive distributions (written to disk), "
             f"{extract['positions']['fisher']:,} for the Fisher, batch {extract['batch_size']}; each member read from its "
-            f"checkpoint folder.", "", extract_table(extract), ""]
+            f"model folder.", "", extract_table(extract), ""]
     (folder / "BENCH.md").write_text("\n".join(text))
     curves_png(train, folder / "loss_curves.png")
 

@@ -87,7 +87,9 @@ def conditions(tmp_path_factory):
 
 
 def _summarize(root: Path, out: Path, **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    summary = summarize({c: str(root / c) for c in ("text", "dna")}, str(out / "summary.tsv"), k=3, top_p=1.0,
+    tables = {c: {t: str(root / c / f"{t}.tsv") for t in TABLES} for c in ("text", "dna")}
+    replicates = {c: str(root / c / "replicates.npz") for c in ("text", "dna")}
+    summary = summarize(tables, replicates, str(out / "summary.tsv"), k=3, top_p=1.0,
                         findings_out=str(out / "findings.tsv"), comparisons=[("dna", "text")], level=0.95,
                         baselines={c: str(root / c / "baselines.tsv") for c in ("text", "dna")}, **kwargs)
     return summary.set_index("condition"), pd.read_csv(out / "findings.tsv", sep="\t")
@@ -163,10 +165,12 @@ def test_min_context_bits_from_the_config_reaches_findings(conditions, tmp_path,
         out.mkdir()
         fake = SimpleNamespace(
             log=[str(out / "log")],
-            input=SimpleNamespace(baselines=[str(root / c / "baselines.tsv") for c in ("text", "dna")]),
+            input=SimpleNamespace(**{t: [str(root / c / f"{t}.tsv") for c in ("text", "dna")] for t in TABLES},
+                                  replicates=[str(root / c / "replicates.npz") for c in ("text", "dna")],
+                                  baselines=[str(root / c / "baselines.tsv") for c in ("text", "dna")]),
             output=SimpleNamespace(summary=str(out / "summary.tsv"), findings=str(out / "findings.tsv")),
             params=SimpleNamespace(stats={**config["stats"], "summary_k": 3}, conditions=["text", "dna"],
-                                   dirs=[str(root / c) for c in ("text", "dna")], comparisons=[["dna", "text"]]))
+                                   comparisons=[["dna", "text"]]))
         runpy.run_path(str(ROOT / "scripts" / "summarize.py"), init_globals={"snakemake": fake})
         found = pd.read_csv(out / "findings.tsv", sep="\t")
         assert (found["min_context_bits"] == config["stats"]["min_context_bits"]).all()

@@ -32,22 +32,21 @@ pairs or members; the new figures show the bootstrap intervals.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from gfm_limits.layout import FIGURES  # noqa: F401 (re-exported)
 from gfm_limits.stats import StatsConfig
 
 
-def _load(stat_dirs: dict[str, str], table: str) -> pd.DataFrame:
-    frames = [pd.read_csv(Path(d) / f"{table}.tsv", sep="\t").assign(condition=c) for c, d in stat_dirs.items()]
+def _load(stats_tables: dict[str, dict[str, str]], table: str) -> pd.DataFrame:
+    """One table of every condition (stats_tables: condition -> table name -> path), with its condition."""
+    frames = [pd.read_csv(paths[table], sep="\t").assign(condition=c) for c, paths in stats_tables.items()]
     return pd.concat(frames, ignore_index=True)
 
 
-def _save(fig, out_dir: Path, name: str) -> None:
+def _save(fig, outputs: dict[str, str], name: str) -> None:
     for ext in ("png", "pdf"):
-        fig.savefig(out_dir / f"{name}.{ext}", dpi=150, bbox_inches="tight")
+        fig.savefig(outputs[f"{name}_{ext}"], dpi=150, bbox_inches="tight")
 
 
 def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: float, axes) -> None:
@@ -324,10 +323,11 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
                  "(thin: members or pairs; thick: their mean)")
 
 
-def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_dir,
+def plot_all(stat_dirs: dict[str, dict[str, str]], curves: dict[tuple[str, int], str], outputs: dict[str, str],
              findings_path=None, baselines: dict[str, str] | None = None,
              min_context_bits: float = StatsConfig.min_context_bits, dynamics=None) -> None:
-    """Write every figure in FIGURES as PNG and PDF into out_dir."""
+    """Write every figure in FIGURES as PNG and PDF to outputs[f"{name}_{ext}"] (the figures
+    rule's outputs); stat_dirs: condition -> table name -> path of its statistics tables."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -335,53 +335,51 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(14, 2 + 0.7 * len(stat_dirs)), layout="constrained")
     plot_context(stat_dirs, baselines, min_context_bits, axes)
     fig.suptitle("Read this first: do the models use context? Held-out cross-entropy against the unigram "
                  "model of the training tokens")
-    _save(fig, out_dir, "context")
+    _save(fig, outputs, "context")
     plt.close(fig)
     single = {"output_distribution": plot_output_distribution, "js_top_p": plot_js,
               "embedding_consistency": plot_embeddings}
     for name, plot in single.items():
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         plot(stat_dirs, ax)
-        _save(fig, out_dir, name)
+        _save(fig, outputs, name)
         plt.close(fig)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     plot_fisher(stat_dirs, axes)
-    _save(fig, out_dir, "fisher_shares")
+    _save(fig, outputs, "fisher_shares")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     plot_curves(curves, ax)
-    _save(fig, out_dir, "training_curves")
+    _save(fig, outputs, "training_curves")
     plt.close(fig)
     fig = plt.figure(figsize=(16, 10), layout="constrained")
     plot_confidence(stat_dirs, fig)
-    _save(fig, out_dir, "confidence")
+    _save(fig, outputs, "confidence")
     plt.close(fig)
     if findings_path is not None:
         fig = plt.figure(figsize=(18, 7), layout="constrained")
         plot_findings(findings_path, fig)
-        _save(fig, out_dir, "findings")
+        _save(fig, outputs, "findings")
         plt.close(fig)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")
     plot_bands(stat_dirs, axes)
-    _save(fig, out_dir, "frequency_bands")
+    _save(fig, outputs, "frequency_bands")
     plt.close(fig)
     if baselines:
         fig, ax = plt.subplots(figsize=(10, 1.5 + 0.8 * len(stat_dirs)), layout="constrained")
         plot_baselines(stat_dirs, baselines, ax)
-        _save(fig, out_dir, "baselines")
+        _save(fig, outputs, "baselines")
         plt.close(fig)
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     plot_cka(stat_dirs, ax)
-    _save(fig, out_dir, "cka")
+    _save(fig, outputs, "cka")
     plt.close(fig)
     if dynamics is not None:
         fig = plt.figure(figsize=(16, 10), layout="constrained")
         plot_dynamics(dynamics, list(stat_dirs), fig)
-        _save(fig, out_dir, "dynamics")
+        _save(fig, outputs, "dynamics")
         plt.close(fig)
