@@ -105,7 +105,7 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
     root, _ = run
     combined = pd.read_csv(root / "results/stats/dynamics.tsv", sep="\t", dtype={"seed_b": "Int64"})
     assert list(combined["condition"].unique()) == CONDITIONS
-    assert not list((root / "results/checkpoints").glob("*/*.snapshots"))  # moved into the outputs
+    assert not list((root / "results/state").glob("*/*.snapshots"))  # moved into the outputs
     for condition in CONDITIONS:
         record = json.loads((root / f"results/models/{condition}/seed1/training.json").read_text())
         assert record["snapshot_steps"] == [1, 2, 5]  # snapshot_steps(10, 5)
@@ -134,15 +134,15 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
             assert final[(stat, 1, 2)] == pytest.approx(value, rel=1e-6), stat
 
 
-def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
-    """HF folders given as `checkpoints` (here the tiny run's own members) go through the same
+def test_imported_models_are_analysed_alike(run, tmp_path):
+    """HF folders given as `imported` models (here the tiny run's own members) go through the same
     extract and stats: the same outputs as when the pipeline trained them."""
     root, config_path = run
     config = yaml.safe_load(config_path.read_text())
     config["conditions"] = {
-        "dna_elsewhere": {"source": "dna", "checkpoints": [str(root / f"results/models/dna_bpe/seed{s}") for s in (1, 2)]},
-        "text_elsewhere": {"source": "text", "checkpoints": [str(root / f"results/models/text_bpe/seed{s}")
-                                                              for s in (1, 2)]}}
+        "dna_elsewhere": {"source": "dna", "imported": [str(root / f"results/models/dna_bpe/seed{s}") for s in (1, 2)]},
+        "text_elsewhere": {"source": "text", "imported": [str(root / f"results/models/text_bpe/seed{s}")
+                                                           for s in (1, 2)]}}
     path = tmp_path / "elsewhere.yaml"
     path.write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path, "--configfile", str(path))
@@ -254,7 +254,7 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     https URLs; a dry run fetches nothing)."""
     for kind in ("text", "dna")[:released]:  # released.yaml reads downloaded folders
         for i in range(1, 6):
-            (tmp_path / f"checkpoints/mrochk/bert-90M-{kind}-bpe-{i}").mkdir(parents=True)
+            (tmp_path / f"hf/mrochk/bert-90M-{kind}-bpe-{i}").mkdir(parents=True)
     result = snakemake(tmp_path, "-n", "--configfile", *[str(ROOT / "config" / n) for n in names], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
@@ -262,7 +262,7 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
                 "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every, "extract": 5 * every,
                 "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1, "provenance": 1, "all": 1,
-                "dynamics": conditions, "dynamics_table": 1}  # imported (released) checkpoints have no snapshots
+                "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
     assert job_counts(out) == expected
