@@ -111,6 +111,27 @@ def test_context_gain_interval_matches_a_loop_over_the_draws(conditions):
         assert ci["resampled"] == "members+positions"
 
 
+def test_summary_reads_the_tables_at_the_paths_it_is_given(conditions, tmp_path):
+    """The summary reads its rule's declared paths, not files it finds beside them: every table
+    moved to a flat folder under another name gives the same summary and findings."""
+    import shutil
+
+    root, _ = conditions
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    tables, replicates = {}, {}
+    for c in ("text", "dna"):
+        tables[c] = {t: str(shutil.copy(root / c / f"{t}.tsv", moved / f"{c}-{t}.table")) for t in TABLES}
+        replicates[c] = str(shutil.copy(root / c / "replicates.npz", moved / f"{c}.replicates"))
+    found = summarize(tables, replicates, str(tmp_path / "summary.tsv"), k=3, top_p=1.0,
+                      findings_out=str(tmp_path / "findings.tsv"), comparisons=[("dna", "text")], level=0.95,
+                      baselines={c: str(root / c / "baselines.tsv") for c in ("text", "dna")})
+    (tmp_path / "at_home").mkdir()
+    expected, findings = _summarize(root, tmp_path / "at_home")
+    pd.testing.assert_frame_equal(found.set_index("condition"), expected)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "findings.tsv", sep="\t"), findings)
+
+
 def test_summary_begins_with_whether_the_models_use_context(conditions, tmp_path):
     root, made = conditions
     summary, _ = _summarize(root, tmp_path)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config
+from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config, tiny_workflow
 from gfm_limits.layout import FIGURES
 
 pytestmark = pytest.mark.integration
@@ -300,3 +300,26 @@ def test_a_second_run_from_scratch_is_bitwise_identical(run, tmp_path):
             "results/stats/summary.tsv"]
     for name in same:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_a_table_renamed_in_one_rule_breaks_the_dag_not_a_job(tmp_path):
+    """The gathering rules read the paths the plan declares and the package reads only the paths
+    it is given: a stats table renamed in the stats rule alone leaves the summary and figures
+    rules without a producer for the old name, and the dry run says so before any job runs."""
+    code = tmp_path / "workflow"
+    code.mkdir()
+    for part in ("Snakefile", "rules", "scripts", "config", "envs", "report", "profiles"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, code / part)
+    stats = code / "rules" / "stats.smk"
+    declared = "        **PLAN.table_outputs(),\n"
+    assert declared in stats.read_text()
+    stats.write_text(stats.read_text().replace(
+        declared, '        **{**PLAN.table_outputs(), "js": "results/stats/{condition}/js_distance.tsv"},\n'))
+    config = tiny_workflow(tmp_path / "wf")
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d",
+                             str(tmp_path / "wf"), "-n", "--configfile", str(config)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "MissingInputException" in out and "results/stats/text_bpe/js.tsv" in out
