@@ -12,6 +12,9 @@ Snapshots: besides the final model, a member saves itself at `snapshots`
 log-spaced steps before the last (`snapshot_steps`), the same steps for every
 member of a condition, for the statistics over training (dynamics.py).
 
+Resuming: the whole training state is saved on a schedule and when SLURM
+signals a job (training_state.py); a rerun continues bitwise from it.
+
 Speed (measured in bench/): on a GPU the forward pass runs under bf16
 autocast, the model (model.Bert) is compiled with torch.compile, AdamW is the
 fused kernel, rows reach the GPU through pinned memory, and no step waits for
@@ -362,12 +365,12 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
 
     step_tokens = cfg.batch_size * rows.shape[1]
     digests = {"tokens_sha256": sha256sum(tokens_path), "tokenizer_sha256": sha256sum(tokenizer_path)}
-    saved = None
+    training_state = None
     first, curve = 0, []
     if state is not None:
         fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps, **digests}
-        saved = TrainingState(state, fingerprint, cfg.state_steps, cfg.state_minutes)
-        first, curve = saved.resume(stepper)
+        training_state = TrainingState(state, fingerprint, cfg.state_steps, cfg.state_minutes)
+        first, curve = training_state.resume(stepper)
     snapshots = None
     if snapshots_out is not None:
         describe = {"seed": cfg.seed, "steps": steps, **digests, "model": asdict(model_cfg), "train": asdict(cfg)}
@@ -375,9 +378,9 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
                               ids["[PAD]"], tokenizer_path, describe)
         snapshots.start(first)
     start = time.perf_counter()
-    with BusySampler(device) as busy, (saved or contextlib.nullcontext()):
+    with BusySampler(device) as busy, (training_state or contextlib.nullcontext()):
         curve = run_steps(stepper, device_batches(rows, order[first:], device), steps=steps, step_tokens=step_tokens,
-                          state=saved, start=first, curve=curve, snapshots=snapshots)
+                          state=training_state, start=first, curve=curve, snapshots=snapshots)
     seconds = time.perf_counter() - start
     summary = {
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
@@ -395,8 +398,8 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
           curve=curve, summary=summary)
     if snapshots is not None:
         snapshots.publish(snapshots_out)
-    if saved is not None:
-        saved.remove()
+    if training_state is not None:
+        training_state.remove()
     if snapshots is not None:  # after the state: a kill in between resumes with every snapshot kept
         snapshots.remove()
     return summary
