@@ -24,7 +24,7 @@ include: "rules/fetch.smk"
 include: "rules/corpus.smk"
 include: "rules/tokenize.smk"
 include: "rules/train.smk"
-include: "rules/checkpoints.smk"
+include: "rules/imported.smk"
 include: "rules/extract.smk"
 include: "rules/stats.smk"
 include: "rules/dynamics.smk"
@@ -36,6 +36,6 @@ include: "rules/provenance.smk"
 rule all:
     default_target: True
     input:
-        "results/stats/summary.tsv",
-        figure_paths(),
-        "results/provenance.tsv",
+        rules.summary.output.summary,
+        rules.figures.output,
+        rules.provenance.output.table,

@@ -1,8 +1,8 @@
 """Extraction speed and numerics on one GPU: the paper's way against the extract rule.
 
-For `--members` checkpoints of the 90M BERT and `--n-sequences` held-out rows of 512
+For `--members` copies of one 90M BERT and `--n-sequences` held-out rows of 512
 tokens (the masks of the eval_masks rule: 10% of positions for the predictive
-distributions, 15% for the Fisher), each member is read from its checkpoint folder
+distributions, 15% for the Fisher), each member is read from its model folder
 and its outputs are written to disk, both ways:
 
   paper  HF BertForMaskedLM in fp32: a full forward over all positions, softmax at the
@@ -101,7 +101,7 @@ def timed(fn, *args, **kwargs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="an HF BertForMaskedLM checkpoint folder (train rule output)")
+    parser.add_argument("--model", required=True, help="an HF BertForMaskedLM model folder (train rule output)")
     parser.add_argument("--eval-tokens", required=True)
     parser.add_argument("--tokenizer", required=True)
     parser.add_argument("--out", required=True)
@@ -117,7 +117,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         masks_path = tmp / "masks.npz"
-        make_eval_masks(args.eval_tokens, args.tokenizer, masks_path, args.n_sequences, 0.1, 0.15, seed=0)
+        make_eval_masks(args.eval_tokens, args.tokenizer, masks_path, n_sequences=args.n_sequences, mask_fraction=0.1,
+                        fisher_mask_fraction=0.15, mask_seed=0)
         masks = dict(np.load(masks_path))
         result["seq_len"] = int(masks["rows"].shape[1])
         result["positions"] = {"predict": int(masks["predict"].sum()), "fisher": int(masks["fisher"].sum())}
@@ -134,8 +135,9 @@ def main():
                 if way == "paper":
                     s, _ = timed(paper_extract, member, masks, mask_id, args.batch_size, dest)
                 else:
-                    s, _ = timed(extract_member, member, masks_path, args.batch_size, dest / "p.npz",
-                                 dest / "e.npy", dest / "f.tsv", precision=precision)
+                    s, _ = timed(extract_member, member, masks_path, batch_size=args.batch_size,
+                                 predictions_out=dest / "p.npz", embeddings_out=dest / "e.npy",
+                                 fisher_out=dest / "f.tsv", precision=precision)
                 seconds.append(s)
                 if i:  # keep the first member's outputs for the numerics
                     shutil.rmtree(dest)
@@ -155,8 +157,8 @@ def main():
         for precision in ("bf16", "fp32"):
             dest = tmp / f"num_{precision}"
             dest.mkdir()
-            extract_member(members[0], masks_path, args.batch_size, dest / "p.npz", dest / "e.npy", dest / "f.tsv",
-                           precision=precision)
+            extract_member(members[0], masks_path, batch_size=args.batch_size, predictions_out=dest / "p.npz",
+                           embeddings_out=dest / "e.npy", fisher_out=dest / "f.tsv", precision=precision)
             h = entropy_bits(np.load(dest / "p.npz")["probs"])
             share_gap = (shares(pd.read_csv(dest / "f.tsv", sep="\t")) - shares(ref_fisher)).abs()
             result[f"numerics_{precision}"] = {

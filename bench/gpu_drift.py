@@ -34,7 +34,8 @@ def one_run(tokens: str, tokenizer: str, steps: int, deterministic: bool, out: s
     rows, tok, dev = np.load(tokens), load(tokenizer), torch.device("cuda")
     ids = special_ids(tok)
     model = build_model(ModelConfig(**GPU_20M), tok.get_vocab_size(), ids["[PAD]"], 1).to(dev)
-    stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, dev, rows.shape[1])
+    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), special_ids_=ids, device=dev,
+                      seq_len=rows.shape[1])
     losses = [stepper(b) for b in device_batches(rows, batch_order(len(rows), 64, steps, 42), dev)]
     torch.save({"losses": torch.stack(losses).cpu(), "weights": {k: v.cpu() for k, v in model.state_dict().items()}},
                out)

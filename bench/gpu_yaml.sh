@@ -17,6 +17,6 @@ rc=$?
 echo "snakemake rc=$rc after $(( $(date +%s) - start )) s"
 grep -E "^\[|Finished job|steps of|Error|error" "$out/snakemake.log" | tail -15
 tar czf "$out/results.tgz" --exclude='*.safetensors' --exclude='*.npz' --exclude='*.npy' --exclude='*.pt' \
-    --exclude='results/models/*/seed*.snapshots' --exclude='results/checkpoints' --exclude='results/tokens' \
+    --exclude='results/models/*/seed*.snapshots' --exclude='results/state' --exclude='results/tokens' \
     --exclude='results/corpus' --exclude='*.bin' --exclude='*.h5' --exclude='results/extract' --exclude='*.snapshots' results 2>/dev/null
 ls -la "$out"

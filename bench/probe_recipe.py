@@ -120,7 +120,8 @@ def run_variant(args) -> list[dict]:
     tcfg = TrainConfig(seed=v["seed"], batch_size=v["batch_size"], tokens=schedule * v["batch_size"] * v["seq_len"],
                        lr=v["lr"], warmup_fraction=v["warmup_fraction"], compile=v["compile"])
     model = build_model(mcfg, vocab, ids["[PAD]"], v["seed"]).to(device)
-    stepper = Stepper(model, tcfg, schedule, vocab, ids, device, v["seq_len"])
+    stepper = Stepper(model, tcfg, steps=schedule, vocab_size=vocab, special_ids_=ids, device=device,
+                      seq_len=v["seq_len"])
     order = batch_order(len(train_rows), v["batch_size"], steps, tcfg.data_seed)
     params = sum(p.numel() for p in model.parameters())
     records, start = [], time.perf_counter()

@@ -91,7 +91,7 @@ def main(folder: str) -> None:
             f"{extract['positions']['predict']:,} masked positions for the predictive distributions "
             "(written to disk), "
             f"{extract['positions']['fisher']:,} for the Fisher, batch {extract['batch_size']}; "
-            "each member read from its checkpoint folder.", "", extract_table(extract), ""]
+            "each member read from its model folder.", "", extract_table(extract), ""]
     (folder / "BENCH.md").write_text("\n".join(text))
     curves_png(train, folder / "loss_curves.png")
 

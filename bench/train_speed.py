@@ -142,7 +142,7 @@ def ours(rows, tokenizer_path, cfg, args):
     from gfm_limits.model import build_model
 
     model = build_model(cfg, vocab, ids["[PAD]"], seed=1).to(dev)
-    stepper = Stepper(model, tcfg, total, vocab, ids, dev, rows.shape[1])
+    stepper = Stepper(model, tcfg, steps=total, vocab_size=vocab, special_ids_=ids, device=dev, seq_len=rows.shape[1])
     order = batch_order(len(rows), args.batch_size, total, tcfg.data_seed)
     busy = BusySampler(DEV)
     compile_start = time.perf_counter()
@@ -176,8 +176,8 @@ def loss_equality(rows, tokenizer_path, cfg):
     hf.to(dev)
     batch = torch.from_numpy(rows[:16].astype(np.int64)).to(dev)
     special = torch.tensor(sorted(ids.values()), device=dev)
-    inputs, labels = mlm_mask(batch, torch.Generator(dev).manual_seed(0), special, ids["[MASK]"],
-                              vocab - len(SPECIAL_TOKENS), len(SPECIAL_TOKENS), 0.15)
+    inputs, labels = mlm_mask(batch, torch.Generator(dev).manual_seed(0), special=special, mask_id=ids["[MASK]"],
+                              n_random=vocab - len(SPECIAL_TOKENS), first_random=len(SPECIAL_TOKENS), prob=0.15)
     index, targets, _ = select_masked(labels, capacity(batch.numel(), 0.15))
     with torch.no_grad():
         hf_loss = float(hf(input_ids=inputs, labels=labels).loss)
@@ -203,7 +203,7 @@ def loss_curves(rows, tokenizer_path, cfg, args):
     hf.config._attn_implementation = "sdpa"  # noqa: SLF001
     hf.to(dev).train()
 
-    stepper = Stepper(model, tcfg, steps, vocab, ids, dev, rows.shape[1])
+    stepper = Stepper(model, tcfg, steps=steps, vocab_size=vocab, special_ids_=ids, device=dev, seq_len=rows.shape[1])
     ours_losses = [stepper(batch) for batch in device_batches(rows, order, dev)]
 
     opt = torch.optim.AdamW(hf.parameters(), lr=tcfg.lr, fused=DEV.type == "cuda" or None)
@@ -212,8 +212,9 @@ def loss_curves(rows, tokenizer_path, cfg, args):
     special = torch.tensor(sorted(ids.values()), device=dev)
     hf_losses = []
     for batch in device_batches(rows, order, dev):
-        inputs, labels = mlm_mask(batch, gen, special, ids["[MASK]"], vocab - len(SPECIAL_TOKENS),
-                                  len(SPECIAL_TOKENS), tcfg.mask_prob)
+        inputs, labels = mlm_mask(batch, gen, special=special, mask_id=ids["[MASK]"],
+                                  n_random=vocab - len(SPECIAL_TOKENS), first_random=len(SPECIAL_TOKENS),
+                                  prob=tcfg.mask_prob)
         with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=DEV.type == "cuda"):
             loss = hf(input_ids=inputs, labels=labels).loss
         loss.backward()

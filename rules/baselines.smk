@@ -13,7 +13,7 @@ rule char_baselines:
     resources:
         mem_mb=baselines_mem_mb,
     params:
-        baselines=config["baselines"],
+        baselines=settings("baselines"),
     script:
         "../scripts/char_baselines.py"
 
@@ -23,7 +23,7 @@ rule baselines:
         train=tokens_file("results/tokens/{condition}/train.npy"),
         eval=tokens_file("results/tokens/{condition}/eval.npy"),
         eval_stats=tokens_file("results/tokens/{condition}/eval.json"),
-        eval_text=split_corpus_of("eval"),
+        eval_text=source_file("results/corpus/{source}/eval.txt"),
         tokenizer=tokens_file("results/tokenizers/{condition}.json"),
         chars=source_file("results/baselines/chars/{source}.tsv"),
     output:
@@ -37,12 +37,12 @@ rule baselines:
     benchmark:
         "results/benchmarks/baselines/tokens/{condition}.tsv"
     wildcard_constraints:
-        condition=_names(TOKENIZED),
+        condition=alternatives(PLAN.tokenized),
     conda:
         "../envs/stats.yaml"
     resources:
         mem_mb=baselines_mem_mb,
     params:
-        baselines=config["baselines"],
+        baselines=settings("baselines"),
     script:
         "../scripts/token_baselines.py"

@@ -12,6 +12,7 @@ rule corpus:
     resources:
         mem_mb=input_mem_mb(20),
     params:
-        corpus=corpus_params,
+        source=of_source(PLAN.corpus_params),
+        corpus=settings("corpus"),
     script:
         "../scripts/build_corpus.py"

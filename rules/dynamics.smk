@@ -1,5 +1,5 @@
 # The learning dynamics: the statistics at every training snapshot of the members trained here
-# (imported checkpoints have none).
+# (imported models have none).
 
 
 rule dynamics:
@@ -15,7 +15,7 @@ rule dynamics:
     benchmark:
         "results/benchmarks/dynamics/{condition}.tsv"
     wildcard_constraints:
-        condition=_names(TRAINED),
+        condition=alternatives(PLAN.trained),
     conda:
         "../envs/dynamics.yaml"
     threads: 1
@@ -25,19 +25,17 @@ rule dynamics:
         runtime=per_condition(dynamics_resources, "runtime"),
         cpus_per_task=per_condition(dynamics_resources, "cpus_per_task"),
     params:
-        seeds=seeds_of,
-        n_sequences=config["dynamics"]["n_sequences"],
-        batch_size=config["extract"]["batch_size"],
-        precision=config["extract"]["precision"],
-        summary_k=config["stats"]["summary_k"],
-        summary_top_p=config["stats"]["summary_top_p"],
+        seeds=of_condition(PLAN.seeds),
+        dynamics=settings("dynamics"),
+        extract=settings("extract", "batch_size", "precision"),
+        stats=settings("stats", "summary_k", "summary_top_p"),
     script:
         "../scripts/learning_dynamics.py"
 
 
 rule dynamics_table:
     input:
-        tables=expand("results/stats/{condition}/dynamics.tsv", condition=TRAINED),
+        tables=PLAN.dynamics_tables,
     output:
         "results/stats/dynamics.tsv",
     log:
@@ -45,6 +43,6 @@ rule dynamics_table:
     conda:
         "../envs/stats.yaml"
     params:
-        conditions=TRAINED,
+        conditions=PLAN.trained,
     script:
         "../scripts/gather_dynamics.py"

@@ -9,7 +9,13 @@ rule eval_masks:
     conda:
         "../envs/extract.yaml"
     params:
-        extract=config["extract"],
+        masks=settings(
+            "extract",
+            "n_sequences",
+            "mask_fraction",
+            "fisher_mask_fraction",
+            "mask_seed",
+        ),
     script:
         "../scripts/eval_masks.py"
 
@@ -37,8 +43,6 @@ rule extract:
         runtime=per_condition(extract_resources, "runtime"),
         cpus_per_task=per_condition(extract_resources, "cpus_per_task"),
     params:
-        batch_size=config["extract"]["batch_size"],
-        precision=config["extract"]["precision"],
-        contextual_positions=config["extract"]["contextual_positions"],
+        extract=settings("extract"),
     script:
         "../scripts/extract_member.py"

@@ -1,6 +1,6 @@
 rule fetch:
     input:
-        local_source,
+        of_source(PLAN.local_files),
     output:
         directory("results/fetch/{source}"),
     log:
@@ -8,6 +8,7 @@ rule fetch:
     conda:
         "../envs/fetch.yaml"
     params:
-        source=fetch_params,
+        source=of_source(PLAN.fetch_params),
+        fetch=settings("fetch"),
     script:
         "../scripts/fetch_source.py"

@@ -1,30 +1,26 @@
 rule figures:
     input:
-        tables=expand(
-            "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
-        ),
+        # one list per table, over the conditions in plan order (plan.by_condition regroups)
+        **PLAN.stats_tables,
         findings="results/stats/findings.tsv",
-        baselines=BASELINES,
-        curves=CURVES,
+        baselines=PLAN.baselines,
+        curves=PLAN.curves,
         dynamics="results/stats/dynamics.tsv",
     output:
         **{
             f"{name}_png": report(
-                f"results/figures/{name}.png",
-                caption=f"../report/{name}.rst",
-                category="Figures",
+                paths["png"], caption=f"../report/{name}.rst", category="Figures"
             )
-            for name in FIGURES
+            for name, paths in PLAN.figures.items()
         },
-        **{f"{name}_pdf": f"results/figures/{name}.pdf" for name in FIGURES},
+        **{f"{name}_pdf": paths["pdf"] for name, paths in PLAN.figures.items()},
     log:
         "results/logs/figures/figures.log",
     conda:
         "../envs/figures.yaml"
     params:
-        conditions=CONDITIONS,
-        dirs=expand("results/stats/{condition}", condition=CONDITIONS),
-        members=TRAINED_MEMBERS,
-        min_context_bits=config["stats"]["min_context_bits"],
+        conditions=list(PLAN.conditions),
+        members=PLAN.trained_members,
+        stats=settings("stats"),
     script:
         "../scripts/plot_figures.py"

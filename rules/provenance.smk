@@ -1,7 +1,7 @@
 rule provenance:
     input:
-        sources=expand("results/fetch/{source}", source=USED_SOURCES),
-        models=expand("results/models/{member}", member=MEMBER_DIRS),
+        sources=PLAN.fetched,
+        models=PLAN.models,
     output:
         table=report(
             "results/provenance.tsv",
@@ -14,7 +14,7 @@ rule provenance:
     conda:
         "../envs/provenance.yaml"
     params:
-        config=config,
+        config=resolved_config,
         root=workflow.basedir,
     script:
         "../scripts/write_provenance.py"

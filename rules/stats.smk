@@ -13,7 +13,7 @@ rule stats:
         ),
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
     output:
-        **stats_tables(),
+        **PLAN.table_outputs(),
         replicates="results/stats/{condition}/replicates.npz",
     log:
         "results/logs/stats/{condition}.log",
@@ -22,19 +22,18 @@ rule stats:
     resources:
         mem_mb=per_condition(stats_resources, "mem_mb"),
     params:
-        seeds=seeds_of,
-        stats=config["stats"],
+        seeds=of_condition(PLAN.seeds),
+        stats=settings("stats"),
     script:
         "../scripts/condition_stats.py"
 
 
 rule summary:
     input:
-        expand(
-            "results/stats/{condition}/{table}.tsv", condition=CONDITIONS, table=TABLES
-        ),
-        expand("results/stats/{condition}/replicates.npz", condition=CONDITIONS),
-        baselines=BASELINES,
+        # one list per table, over the conditions in plan order (plan.by_condition regroups)
+        **PLAN.stats_tables,
+        replicates=PLAN.replicates,
+        baselines=PLAN.baselines,
     output:
         summary=report(
             "results/stats/summary.tsv",
@@ -51,9 +50,8 @@ rule summary:
     conda:
         "../envs/stats.yaml"
     params:
-        conditions=CONDITIONS,
-        dirs=expand("results/stats/{condition}", condition=CONDITIONS),
-        comparisons=comparisons(config),
-        stats=config["stats"],
+        conditions=list(PLAN.conditions),
+        comparisons=PLAN.comparisons,
+        stats=settings("stats"),
     script:
         "../scripts/summarize.py"

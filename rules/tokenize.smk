@@ -1,18 +1,19 @@
 rule tokenizer:
     input:
-        tokenizer_corpus,
+        of_condition(PLAN.tokenizer_corpus),
     output:
         "results/tokenizers/{condition}.json",
     log:
         "results/logs/tokenizer/{condition}.log",
     wildcard_constraints:
-        condition=_names(TOKENIZERS_TRAINED),
+        condition=alternatives(PLAN.tokenizers_trained),
     conda:
         "../envs/tokenize.yaml"
     resources:
         mem_mb=input_mem_mb(10),
     params:
-        tokenizer=tokenizer_params,
+        kind=of_condition(PLAN.tokenizer_kind),
+        tokenizer=settings("tokenizer"),
     script:
         "../scripts/train_tokenizer.py"
 
@@ -27,12 +28,12 @@ rule encode:
     log:
         "results/logs/encode/{condition}/{split}.log",
     wildcard_constraints:
-        condition=_names(TOKENIZED),
+        condition=alternatives(PLAN.tokenized),
     conda:
         "../envs/tokenize.yaml"
     resources:
         mem_mb=input_mem_mb(8),
     params:
-        seq_len=config["encode"]["seq_len"],
+        encode=settings("encode"),
     script:
         "../scripts/encode_corpus.py"

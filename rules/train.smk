@@ -12,7 +12,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{condition}/seed{seed}.tsv"
     wildcard_constraints:
-        condition=_names(TRAINED),
+        condition=alternatives(PLAN.trained),
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -22,9 +22,10 @@ rule train:
         runtime=per_condition(train_resources, "runtime"),
         cpus_per_task=per_condition(train_resources, "cpus_per_task"),
     params:
-        model=model_params,
-        train=config["train"],
-        checkpoint="results/checkpoints/{condition}/seed{seed}.pt",
-        snapshots="results/checkpoints/{condition}/seed{seed}.snapshots",
+        model=of_condition(PLAN.model),
+        train=settings("train"),
+        # the resumable training state, and the snapshots beside it, outlive a killed job
+        state="results/state/{condition}/seed{seed}.pt",
+        snapshots="results/state/{condition}/seed{seed}.snapshots",
     script:
         "../scripts/train_model.py"

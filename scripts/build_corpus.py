@@ -5,10 +5,9 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-from gfm_limits.corpus import TextConfig, build_corpus
-from gfm_limits.fasta import WindowConfig
+from gfm_limits.corpus import CorpusConfig, build_corpus
 
-p = snakemake.params.corpus
-build_corpus(snakemake.input[0], p["format"], snakemake.output.train, snakemake.output.eval,
-             snakemake.output.stats, WindowConfig(**p["dna"]), TextConfig(**p["text"]), origin=p["origin"],
-             kind=p["kind"], field=p["field"], max_documents=p["max_documents"])
+s, out = snakemake.params.source, snakemake.output
+build_corpus(snakemake.input[0], s["format"], train_out=out.train, eval_out=out.eval, stats_out=out.stats,
+             cfg=CorpusConfig(**snakemake.params.corpus), origin=s["origin"], kind=s["kind"], field=s["field"],
+             max_documents=s["max_documents"])

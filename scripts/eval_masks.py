@@ -7,6 +7,5 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.predictions import make_eval_masks
 
-p = snakemake.params.extract
-make_eval_masks(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output[0], p["n_sequences"],
-                p["mask_fraction"], p["fisher_mask_fraction"], p["mask_seed"])
+# params.masks: the extract keys n_sequences, mask_fraction, fisher_mask_fraction, mask_seed
+make_eval_masks(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output[0], **snakemake.params.masks)

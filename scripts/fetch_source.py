@@ -7,5 +7,6 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.sources import FetchConfig, fetch_source
 
-p = snakemake.params.source
-fetch_source(p["urls"], p["sha256"], snakemake.output[0], FetchConfig(**p["fetch"]), join=p["join"])
+s = snakemake.params.source
+fetch_source(s["urls"], s["sha256"], snakemake.output[0], FetchConfig(**snakemake.params.fetch), join=s["join"],
+             max_bytes=s["max_bytes"])

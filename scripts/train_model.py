@@ -8,9 +8,8 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from gfm_limits.model import ModelConfig
 from gfm_limits.train import TrainConfig, train_mlm
 
-train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output.model, snakemake.output.curve,
-          ModelConfig(**snakemake.params.model),
-          TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
-          threads=snakemake.threads, token_stats=snakemake.input.token_stats,
-          checkpoint=snakemake.params.checkpoint, snapshots_out=snakemake.output.snapshots,
-          snapshots_staging=snakemake.params.snapshots)
+train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, out_dir=snakemake.output.model,
+          curve_path=snakemake.output.curve, model_cfg=ModelConfig(**snakemake.params.model),
+          cfg=TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
+          threads=snakemake.threads, token_stats=snakemake.input.token_stats, state=snakemake.params.state,
+          snapshots_out=snakemake.output.snapshots, snapshots_staging=snakemake.params.snapshots)

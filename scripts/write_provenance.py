@@ -1,13 +1,11 @@
 """Rule provenance: record the code, configuration, software and data behind results/."""
 import logging
 import sys
-from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 from gfm_limits.provenance import write_provenance
 
-write_provenance(snakemake.params.config, [Path(d) / "manifest.tsv" for d in snakemake.input.sources],
-                 [Path(d) / "training.json" for d in snakemake.input.models], snakemake.params.root,
-                 snakemake.output.table, snakemake.output.config)
+write_provenance(config=snakemake.params.config, sources=snakemake.input.sources, models=snakemake.input.models,
+                 root=snakemake.params.root, tsv_out=snakemake.output.table, config_out=snakemake.output.config)

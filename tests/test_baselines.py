@@ -12,11 +12,10 @@ from gfm_limits.baselines import (
     baseline_table,
     char_sequences,
     compression_bits,
-    markov_cross_entropy_bits,
-    markov_probs,
     token_sequences,
     unigram_entropy_bits,
 )
+from gfm_limits.kneser_ney import markov_cross_entropy_bits, markov_probs
 
 BOS = "<s>"
 

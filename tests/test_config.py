@@ -1,4 +1,5 @@
-"""Config checks: unknown keys named with a suggestion, cross-key checks, schema defaults."""
+"""Config checks: unknown keys named with a suggestion, cross-key checks, schema defaults and the
+dataclasses they fill."""
 
 import copy
 
@@ -68,25 +69,10 @@ def test_check_config_fills_top_level_defaults():
     assert config["model"]["hidden_size"] == 768 and config["encode"]["seq_len"] == 512
 
 
-def test_findings_compare_dna_and_text_conditions_of_the_same_model():
-    from gfm_limits.config import comparisons, condition_model, condition_seeds
-
-    config = copy.deepcopy(CONFIG)
-    assert comparisons(config) == [("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe")]
-    config["conditions"] |= yaml.safe_load((ROOT / "config" / "controls.yaml").read_text())["conditions"]
-    validate(config, str(ROOT / "config" / "schema.yaml"))
-    assert comparisons(config) == [("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
-                                   ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers")]
-    assert condition_model(config, "dna_bpe_nolayers") == {**config["model"], "num_layers": 0}
-    config["conditions"]["elsewhere"] = {"source": "dna", "checkpoints": ["a", "b", "c", "d"]}
-    assert condition_seeds(config, "elsewhere") == [1, 2, 3, 4] and condition_seeds(config, "dna_bpe") == [1, 2, 3]
-    assert ("elsewhere", "text_bpe") not in comparisons(config)  # a model trained elsewhere is not ours
-
-
 @pytest.mark.parametrize("condition, message", [
-    ({"source": "dna"}, "give exactly one of tokenizer .train here. and checkpoints"),
-    ({"source": "dna", "tokenizer": "bpe", "checkpoints": ["a", "b"]}, "give exactly one of tokenizer"),
-    ({"source": "dna", "checkpoints": ["a", "b"], "model": {"num_layers": 0}}, "checkpoints bring their own model"),
+    ({"source": "dna"}, "give exactly one of tokenizer .train here. and imported"),
+    ({"source": "dna", "tokenizer": "bpe", "imported": ["a", "b"]}, "give exactly one of tokenizer"),
+    ({"source": "dna", "imported": ["a", "b"], "model": {"num_layers": 0}}, "imported models bring their own model"),
     ({"source": "dna", "tokenizer": "bpe", "model": {"num_heads": 5}}, "conditions.c.model.num_heads must divide"),
 ])
 def test_contradictory_conditions_are_named(condition, message):
@@ -121,3 +107,33 @@ def test_configs_that_train_another_model_name_every_model_key(name):
     named = set(extra["model"])
     assert named >= {f.name for f in fields(ModelConfig)} - {"tie_embeddings"}, sorted(named)
     assert extra["encode"]["seq_len"] <= extra["model"]["max_position"]
+
+
+# config section -> the dataclass its keys fill, field for field (a script builds Config(**section))
+STAGES = {"fetch": ("gfm_limits.sources", "FetchConfig"), "corpus": ("gfm_limits.corpus", "CorpusConfig"),
+          "tokenizer": ("gfm_limits.tokenizer", "TokenizerConfig"), "encode": ("gfm_limits.tokenizer", "EncodeConfig"),
+          "model": ("gfm_limits.model", "ModelConfig"), "train": ("gfm_limits.train", "TrainConfig"),
+          "extract": ("gfm_limits.extract", "ExtractConfig"), "stats": ("gfm_limits.stats", "StatsConfig"),
+          "baselines": ("gfm_limits.baselines", "BaselinesConfig")}
+PER_MEMBER = {"train": {"seed"}}  # fields the rule fills from a wildcard, not from the config
+
+
+def test_every_schema_default_is_the_default_of_the_dataclass_it_fills():
+    """Each stage's config keys are the fields of its dataclass, with the same defaults, so that
+    Config(**config[stage]) needs no table that renames keys, and a call without the config (a
+    test, a benchmark) computes what the pipeline computes by default."""
+    import importlib
+    from dataclasses import MISSING, fields
+
+    # sections that fill no dataclass: the plan's (plan.py) and dynamics, whose one key goes
+    # to dynamics.condition_dynamics as an argument
+    assert set(SCHEMA["properties"]) == set(STAGES) | {"sources", "conditions", "seeds", "dynamics"}
+    for section, (module, name) in STAGES.items():
+        cls = getattr(importlib.import_module(module), name)
+        found = {f.name: f.default if f.default_factory is MISSING else f.default_factory() for f in fields(cls)
+                 if f.name not in PER_MEMBER.get(section, set())}
+        schema = {key: node["default"] for key, node in SCHEMA["properties"][section]["properties"].items()}
+        assert set(found) == set(schema), f"{section}: keys {sorted(set(schema) ^ set(found))} differ from {name}"
+        for key, default in schema.items():
+            assert found[key] == default and type(found[key]) in (type(default), float), (
+                f"{section}.{key}: schema default {default!r}, {name}.{key} = {found[key]!r}")

@@ -13,6 +13,7 @@ import pytest
 from gfm_limits import bootstrap as bs
 from gfm_limits import metrics
 from gfm_limits.confidence import NOT_INTERPRETABLE, findings, uses_context
+from gfm_limits.layout import TABLES
 from gfm_limits.stats import StatsConfig, summarize, training_unigram
 from synthetic import M, unigram_by_hand, write_condition
 
@@ -44,7 +45,9 @@ def conditions(tmp_path_factory):
 
 
 def _summarize(root: Path, out: Path, **kwargs) -> tuple[pd.DataFrame, pd.DataFrame]:
-    summary = summarize({c: str(root / c) for c in ("text", "dna")}, str(out / "summary.tsv"), k=3, top_p=1.0,
+    tables = {c: {t: str(root / c / f"{t}.tsv") for t in TABLES} for c in ("text", "dna")}
+    replicates = {c: str(root / c / "replicates.npz") for c in ("text", "dna")}
+    summary = summarize(tables, replicates, str(out / "summary.tsv"), k=3, top_p=1.0,
                         findings_out=str(out / "findings.tsv"), comparisons=[("dna", "text")], level=0.95,
                         baselines={c: str(root / c / "baselines.tsv") for c in ("text", "dna")}, **kwargs)
     return summary.set_index("condition"), pd.read_csv(out / "findings.tsv", sep="\t")
@@ -64,6 +67,27 @@ def test_context_gain_interval_matches_a_loop_over_the_draws(conditions):
         assert ci["estimate"] == pytest.approx(gain.mean(), rel=1e-6)
         assert [ci["ci_low"], ci["ci_high"]] == pytest.approx(np.percentile(loop, [2.5, 97.5]), rel=1e-6)
         assert ci["resampled"] == "members+positions"
+
+
+def test_summary_reads_the_tables_at_the_paths_it_is_given(conditions, tmp_path):
+    """The summary reads its rule's declared paths, not files it finds beside them: every table
+    moved to a flat folder under another name gives the same summary and findings."""
+    import shutil
+
+    root, _ = conditions
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    tables, replicates = {}, {}
+    for c in ("text", "dna"):
+        tables[c] = {t: str(shutil.copy(root / c / f"{t}.tsv", moved / f"{c}-{t}.table")) for t in TABLES}
+        replicates[c] = str(shutil.copy(root / c / "replicates.npz", moved / f"{c}.replicates"))
+    found = summarize(tables, replicates, str(tmp_path / "summary.tsv"), k=3, top_p=1.0,
+                      findings_out=str(tmp_path / "findings.tsv"), comparisons=[("dna", "text")], level=0.95,
+                      baselines={c: str(root / c / "baselines.tsv") for c in ("text", "dna")})
+    (tmp_path / "at_home").mkdir()
+    expected, findings = _summarize(root, tmp_path / "at_home")
+    pd.testing.assert_frame_equal(found.set_index("condition"), expected)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "findings.tsv", sep="\t"), findings)
 
 
 def test_summary_begins_with_whether_the_models_use_context(conditions, tmp_path):
@@ -122,10 +146,12 @@ def test_min_context_bits_from_the_config_reaches_findings(conditions, tmp_path,
         out.mkdir()
         fake = SimpleNamespace(
             log=[str(out / "log")],
-            input=SimpleNamespace(baselines=[str(root / c / "baselines.tsv") for c in ("text", "dna")]),
+            input=SimpleNamespace(**{t: [str(root / c / f"{t}.tsv") for c in ("text", "dna")] for t in TABLES},
+                                  replicates=[str(root / c / "replicates.npz") for c in ("text", "dna")],
+                                  baselines=[str(root / c / "baselines.tsv") for c in ("text", "dna")]),
             output=SimpleNamespace(summary=str(out / "summary.tsv"), findings=str(out / "findings.tsv")),
             params=SimpleNamespace(stats={**config["stats"], "summary_k": 3}, conditions=["text", "dna"],
-                                   dirs=[str(root / c) for c in ("text", "dna")], comparisons=[["dna", "text"]]))
+                                   comparisons=[["dna", "text"]]))
         runpy.run_path(str(ROOT / "scripts" / "summarize.py"), init_globals={"snakemake": fake})
         found = pd.read_csv(out / "findings.tsv", sep="\t")
         assert (found["min_context_bits"] == config["stats"]["min_context_bits"]).all()

@@ -6,7 +6,7 @@ import lzma
 
 import pytest
 
-from gfm_limits.corpus import TextConfig, build_corpus, clean_text, held_out_by_hash, split_documents
+from gfm_limits.corpus import CorpusConfig, TextConfig, build_corpus, clean_text, held_out_by_hash, split_documents
 from gfm_limits.files import InputError
 
 
@@ -62,7 +62,8 @@ def test_failed_corpus_leaves_no_output(tmp_path):
     path.write_bytes(b'{"text": "caf\xe9"}\n')
     outs = [tmp_path / n for n in ("train.txt", "eval.txt", "stats.json")]
     with pytest.raises(InputError):
-        build_corpus(path, "jsonl", *outs, dna=None, text=TextConfig(min_chars=1))
+        build_corpus(path, "jsonl", train_out=outs[0], eval_out=outs[1], stats_out=outs[2],
+                     cfg=CorpusConfig(text_min_chars=1))
     assert list(tmp_path.iterdir()) == [path]
 
 

@@ -38,10 +38,11 @@ def condition(tmp_path_factory, dna_slice):
         (root / f"{split}.txt").write_text("\n".join(part[i : i + 1000].upper() for i in range(0, len(part), 1000)))
         tk.encode_corpus(root / f"{split}.txt", root / "kmer.json", root / f"{split}.npy", seq_len=32)
     make_eval_masks(root / "eval.npy", root / "kmer.json", root / "masks.npz", n_sequences=10, mask_fraction=0.15,
-                    fisher_fraction=0.15, seed=0)
+                    fisher_mask_fraction=0.15, mask_seed=0)
     for seed in SEEDS:
         cfg = TrainConfig(seed=seed, batch_size=8, tokens=8 * 32 * 12, lr=3e-3, log_every=4, snapshots=2)
-        train_mlm(root / "train.npy", root / "kmer.json", root / f"seed{seed}", root / f"seed{seed}.tsv", TINY, cfg,
+        train_mlm(root / "train.npy", root / "kmer.json", out_dir=root / f"seed{seed}",
+                  curve_path=root / f"seed{seed}.tsv", model_cfg=TINY, cfg=cfg,
                   snapshots_out=root / f"seed{seed}.snapshots")
     table = condition_dynamics(models={s: root / f"seed{s}" for s in SEEDS},
                                snapshots={s: root / f"seed{s}.snapshots" for s in SEEDS}, masks=root / "masks.npz",

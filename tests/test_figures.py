@@ -10,6 +10,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from gfm_limits import figures
+from gfm_limits.layout import TABLES
 
 CONDITIONS = ("text", "dna")
 
@@ -21,13 +22,18 @@ def _write(directory, name: str, rows: list[dict]) -> pd.DataFrame:
     return df
 
 
-def _ci(tmp_path, estimates: dict[str, dict[str, float]]) -> dict[str, str]:
+def _ci(tmp_path, estimates: dict[str, dict[str, float]]) -> dict[str, dict[str, str]]:
     """ci.tsv per condition: estimate, interval estimate -/+ (0.1 + 0.01 x row), level 0.9."""
     for condition, by_name in estimates.items():
         _write(tmp_path / condition, "ci", [
             {"statistic": name, "estimate": value, "ci_low": value - 0.1 - 0.01 * i, "ci_high": value + 0.1 + 0.01 * i,
              "n_boot": 100, "resampled": "members", "level": 0.9} for i, (name, value) in enumerate(by_name.items())])
-    return {c: str(tmp_path / c) for c in estimates}
+    return _paths(tmp_path, estimates)
+
+
+def _paths(tmp_path, conditions) -> dict[str, dict[str, str]]:
+    """condition -> table -> path, as the figures rule passes them."""
+    return {c: {t: str(tmp_path / c / f"{t}.tsv") for t in TABLES} for c in conditions}
 
 
 def _visible(fig) -> list:
@@ -108,7 +114,7 @@ def test_context_draws_members_unigram_best_baseline_and_the_gain(tmp_path):
         _write(tmp_path / condition, "baselines", [  # best: xz, 0.5 bits per character of 4 per token
             {"unit": "token", "baseline": "markov0", "chars_per_symbol": 4.0, "bits_per_char": 1.1},
             {"unit": "char", "baseline": "xz", "chars_per_symbol": 1.0, "bits_per_char": 0.5}])
-    dirs = {c: str(tmp_path / c) for c in CONDITIONS}
+    dirs = _paths(tmp_path, CONDITIONS)
     axes = Figure().subplots(1, 2)
     figures.plot_context(dirs, {c: str(tmp_path / c / "baselines.tsv") for c in CONDITIONS}, 0.5, axes)
     left = {line.get_marker(): [] for line in axes[0].lines}
@@ -169,7 +175,7 @@ def test_bands_draw_each_bands_mean_over_members_or_pairs(tmp_path):
             {"band": b, "statistic": name, "seed_a": s, "seed_b": np.nan, "value": rng.normal()}
             for name in ("cross_entropy_bits", "entropy_bits", "js_p0.9", "jaccard_k10") for b in range(3)
             for s in (1, 2, 3)])
-    dirs = {c: str(tmp_path / c) for c in CONDITIONS}
+    dirs = _paths(tmp_path, CONDITIONS)
     axes = Figure().subplots(1, 3)
     figures.plot_bands(dirs, axes)
     assert [ax.get_title() for ax in axes] == ["cross_entropy_bits", "js_p0.9", "jaccard_k10"]

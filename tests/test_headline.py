@@ -19,6 +19,7 @@ from scipy.stats import entropy, spearmanr
 from gfm_limits import bootstrap as bs
 from gfm_limits import headline
 from gfm_limits.headline import STATISTICS, Settings
+from gfm_limits.layout import TABLES
 from gfm_limits.stats import StatsConfig, condition_summary, summarize
 from synthetic import GROUPS, ROWS, M, V, unigram_by_hand, write_condition
 
@@ -148,7 +149,9 @@ def replicates_by_loop(stat, hand: ByHand, name: str) -> np.ndarray:
 def condition(tmp_path_factory):
     root = tmp_path_factory.mktemp("headline")
     data = write_condition(root / "cond", "cond", 2.0, np.random.default_rng(3), CFG, seeds=SEEDS)
-    summary = summarize({"cond": str(root / "cond")}, str(root / "summary.tsv"), k=AT.k, top_p=AT.top_p,
+    tables = {"cond": {t: str(root / "cond" / f"{t}.tsv") for t in TABLES}}
+    summary = summarize(tables, {"cond": str(root / "cond" / "replicates.npz")}, str(root / "summary.tsv"),
+                        k=AT.k, top_p=AT.top_p,
                         baselines={"cond": str(root / "cond" / "baselines.tsv")})
     return {"root": root, "data": data, "hand": by_hand(data), "on_disk": summary.iloc[0],
             "in_memory": condition_summary("cond", data["tables"], k=AT.k, top_p=AT.top_p, min_context_bits=0.5)}

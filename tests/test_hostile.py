@@ -396,7 +396,7 @@ def test_dna_pieces(tmp_path, fmt, pieces):
                                  for p in pieces).encode("utf-8", "surrogatepass"))
     cfg = WindowConfig(window=8, min_window=4, eval_fraction=0.3)
     try:
-        train, held = split_source([path], fmt, "dna", cfg, TEXT_CFG)
+        train, held = split_source([path], fmt, "dna", dna=cfg, text=TEXT_CFG)
     except InputError as err:
         assert_names(err, path)
         return

@@ -64,7 +64,8 @@ def test_mlm_loss_equals_hf_loss_in_fp32(encoded):
     rows = torch.from_numpy(np.load(encoded / "train.npy")[:8].astype(np.int64))
     hf = build_hf_model(TINY, 4106, 0, seed=4).eval()
     model = from_hf(hf).eval()
-    inputs, labels = mlm_mask(rows, torch.Generator().manual_seed(0), torch.arange(5), 4, 4101, 5, 0.15)
+    inputs, labels = mlm_mask(rows, torch.Generator().manual_seed(0), special=torch.arange(5), mask_id=4,
+                              n_random=4101, first_random=5, prob=0.15)
     index, targets, dropped = select_masked(labels, capacity(rows.numel(), 0.15))
     with torch.no_grad():
         expected = hf(input_ids=inputs, labels=labels).loss
@@ -105,7 +106,8 @@ def test_mlm_mask_80_10_10_and_never_special():
     ids = torch.randint(5, 1000, (256, 128))
     ids[:, 0], ids[:, -1] = 2, 3
     gen = torch.Generator().manual_seed(0)
-    inputs, labels = mlm_mask(ids, gen, torch.tensor([0, 1, 2, 3, 4]), 4, 995, 5, 0.15)
+    inputs, labels = mlm_mask(ids, gen, special=torch.tensor([0, 1, 2, 3, 4]), mask_id=4, n_random=995,
+                              first_random=5, prob=0.15)
     selected = labels != -100
     assert not selected[:, [0, -1]].any()
     assert selected[:, 1:-1].float().mean().item() == pytest.approx(0.15, abs=0.005)
@@ -129,8 +131,8 @@ def test_batch_order_depends_on_data_seed_only_and_covers_each_epoch():
 
 def train_tiny(encoded, out, seed, grad_accum=1, model_cfg=TINY):
     cfg = TrainConfig(seed=seed, batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4, grad_accum=grad_accum)
-    return train_mlm(encoded / "train.npy", encoded / "kmer.json", out / f"m{seed}", out / f"c{seed}.tsv",
-                     model_cfg, cfg)
+    return train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=out / f"m{seed}",
+                     curve_path=out / f"c{seed}.tsv", model_cfg=model_cfg, cfg=cfg)
 
 
 def test_gradient_accumulation_gives_the_same_training(encoded, tmp_path):
@@ -145,7 +147,7 @@ def test_gradient_accumulation_gives_the_same_training(encoded, tmp_path):
         TrainConfig(seed=1, batch_size=8, grad_accum=3)
 
 
-def test_training_writes_loadable_self_describing_checkpoint(encoded, tmp_path):
+def test_training_writes_a_loadable_self_describing_model_folder(encoded, tmp_path):
     summary = train_tiny(encoded, tmp_path, seed=1)
     model = BertForMaskedLM.from_pretrained(tmp_path / "m1")
     assert model.config.hidden_size == 32 and model.config.vocab_size == 4106
@@ -176,9 +178,10 @@ def test_snapshots_leave_training_unchanged_and_load_as_models(encoded, tmp_path
     cfg = dict(batch_size=8, tokens=8 * 32 * 12, lr=1e-3, log_every=4)
     runs = {}
     for n in (0, 4):
-        runs[n] = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / f"m{n}", tmp_path / f"c{n}.tsv",
-                            TINY, TrainConfig(seed=1, snapshots=n, **cfg), snapshots_out=tmp_path / f"s{n}",
-                            snapshots_staging=tmp_path / f"staging{n}")
+        runs[n] = train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=tmp_path / f"m{n}",
+                            curve_path=tmp_path / f"c{n}.tsv", model_cfg=TINY,
+                            cfg=TrainConfig(seed=1, snapshots=n, **cfg),
+                            snapshots_out=tmp_path / f"s{n}", snapshots_staging=tmp_path / f"staging{n}")
         assert not (tmp_path / f"staging{n}").exists()  # moved into the output, then removed
     assert runs[0]["snapshot_steps"] == [] and not any((tmp_path / "s0").iterdir())
     assert runs[4]["snapshot_steps"] == snapshot_steps(12, 4) == [1, 2, 3, 6]
@@ -239,14 +242,14 @@ def test_fisher_paper_matches_an_independent_loop(encoded):
     assert sum(r["n_params"] for r in records.values()) == sum(p.numel() for p in model.parameters())
 
 
-RESUME_CFG = dict(batch_size=8, tokens=8 * 32 * 400, lr=1e-3, log_every=4, checkpoint_steps=20, snapshots=8)
+RESUME_CFG = dict(batch_size=8, tokens=8 * 32 * 400, lr=1e-3, log_every=4, state_steps=20, snapshots=8)
 DRIVER = """
 import sys
 sys.path.insert(0, {scripts!r})
 from gfm_limits.model import ModelConfig
 from gfm_limits.train import TrainConfig, train_mlm
-train_mlm({rows!r}, {tok!r}, {out!r}, {curve!r}, ModelConfig(**{model!r}), TrainConfig(seed=5, **{cfg!r}),
-          checkpoint={ckpt!r}, snapshots_out={snaps!r}, snapshots_staging={staging!r})
+train_mlm({rows!r}, {tok!r}, out_dir={out!r}, curve_path={curve!r}, model_cfg=ModelConfig(**{model!r}),
+          cfg=TrainConfig(seed=5, **{cfg!r}), state={state!r}, snapshots_out={snaps!r}, snapshots_staging={staging!r})
 """
 # [2, 3, 6, 12, 25, 50, 100, 200]: the first four precede the first saved state (step 20)
 RESUME_SNAPSHOTS = snapshot_steps(400, 8)
@@ -260,7 +263,7 @@ def _start_training(encoded, root):
 
     code = DRIVER.format(scripts=str(ROOT / "scripts"), rows=str(encoded / "train.npy"), tok=str(encoded / "kmer.json"),
                          out=str(root / "m"), curve=str(root / "c.tsv"), model=TINY.__dict__, cfg=RESUME_CFG,
-                         ckpt=str(root / "state.pt"), snaps=str(root / "snaps"), staging=str(root / "state.snapshots"))
+                         state=str(root / "state.pt"), snaps=str(root / "snaps"), staging=str(root / "state.snapshots"))
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
 
 
@@ -270,16 +273,16 @@ def _wait_for(path, process, timeout=120):
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert process.poll() is None, process.stderr.read()[-2000:]
-        assert time.monotonic() < deadline, "no checkpoint appeared"
+        assert time.monotonic() < deadline, "no training state appeared"
         time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(encoded, tmp_path_factory):
     root = tmp_path_factory.mktemp("whole")
-    train_mlm(encoded / "train.npy", encoded / "kmer.json", root / "m", root / "c.tsv", TINY,
-              TrainConfig(seed=5, **RESUME_CFG), checkpoint=root / "state.pt", snapshots_out=root / "snaps",
-              snapshots_staging=root / "state.snapshots")
+    train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=root / "m", curve_path=root / "c.tsv",
+              model_cfg=TINY, cfg=TrainConfig(seed=5, **RESUME_CFG), state=root / "state.pt",
+              snapshots_out=root / "snaps", snapshots_staging=root / "state.snapshots")
     assert not (root / "state.pt").exists()  # removed once the model is saved
     snaps = {s: load_model(root / "snaps" / f"step{s}").state_dict() for s in RESUME_SNAPSHOTS}
     return load_model(root / "m").state_dict(), (root / "c.tsv").read_text(), snaps
@@ -287,7 +290,7 @@ def uninterrupted(encoded, tmp_path_factory):
 
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path, uninterrupted, how):
-    """Kill a training run after its first checkpoint (at a random later moment), rerun it, and
+    """Kill a training run after it first saved its state (at a random later moment), rerun it, and
     get exactly the weights, curve and snapshots of a run that was never interrupted (CPU); the
     snapshots before the saved state are the killed run's, kept beside the state."""
     import random
@@ -307,9 +310,10 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     assert all((tmp_path / "state.snapshots" / f"step{s}" / "model.safetensors").is_file() for s in before)
     if how == "SIGTERM":
         assert "stopped by SIGTERM" in stderr
-    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
-                        TrainConfig(seed=5, **RESUME_CFG), checkpoint=tmp_path / "state.pt",
-                        snapshots_out=tmp_path / "snaps", snapshots_staging=tmp_path / "state.snapshots")
+    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=tmp_path / "m",
+                        curve_path=tmp_path / "c.tsv", model_cfg=TINY, cfg=TrainConfig(seed=5, **RESUME_CFG),
+                        state=tmp_path / "state.pt", snapshots_out=tmp_path / "snaps",
+                        snapshots_staging=tmp_path / "state.snapshots")
     assert summary["resumed_from_step"] == saved["step"]
     weights, curve, snaps = uninterrupted
     resumed = load_model(tmp_path / "m").state_dict()
@@ -323,14 +327,14 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     assert strip((tmp_path / "c.tsv").read_text()) == strip(curve)
 
 
-def test_a_checkpoint_of_another_configuration_is_not_resumed(encoded, tmp_path):
+def test_a_training_state_of_another_configuration_is_not_resumed(encoded, tmp_path):
     cfg = TrainConfig(seed=5, **{**RESUME_CFG, "tokens": 8 * 32 * 40})
     process = _start_training(encoded, tmp_path)
     _wait_for(tmp_path / "state.pt", process)
     process.kill()
     process.communicate()
-    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", tmp_path / "m", tmp_path / "c.tsv", TINY,
-                        cfg, checkpoint=tmp_path / "state.pt")
+    summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=tmp_path / "m",
+                        curve_path=tmp_path / "c.tsv", model_cfg=TINY, cfg=cfg, state=tmp_path / "state.pt")
     assert summary["resumed_from_step"] == 0 and summary["steps"] == 40
 
 

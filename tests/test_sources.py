@@ -9,13 +9,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gfm_limits.config import check_consistency, source_kind
-from gfm_limits.corpus import TextConfig, build_corpus, held_out_by_hash, read_documents, split_documents
-from gfm_limits.fasta import WindowConfig
+from gfm_limits.config import check_consistency
+from gfm_limits.corpus import CorpusConfig, TextConfig, build_corpus, held_out_by_hash, read_documents, split_documents
 from gfm_limits.files import InputError
+from gfm_limits.plan import source_kind
 from gfm_limits.sources import MANIFEST, FetchConfig, fetch_source, source_files
 from gfm_limits.tokenizer import document_stats
 from gfm_limits.train import TrainConfig, token_budget
+
+OUTS = ("train_out", "eval_out", "stats_out")
 
 
 def test_a_local_directory_is_a_mirror_of_its_files_in_name_order(tmp_path, articles):
@@ -63,8 +65,8 @@ def test_dna_pieces_one_per_line_split_whole_by_hash(tmp_path, dna_slice):
     pieces = [dna_slice[i : i + 1500] for i in range(0, 60_000, 1500)]
     (tmp_path / "pieces.txt").write_text("\n".join(pieces) + "\n")
     outs = [tmp_path / n for n in ("train.txt", "eval.txt", "stats.json")]
-    stats = build_corpus(tmp_path / "pieces.txt", "lines", *outs, dna=WindowConfig(window=2000, min_window=50,
-                         eval_fraction=0.25), text=TextConfig(), kind="dna", max_documents=30)
+    stats = build_corpus(tmp_path / "pieces.txt", "lines", **dict(zip(OUTS, outs)), kind="dna", max_documents=30,
+                         cfg=CorpusConfig(dna_window=2000, dna_min_window=50, eval_fraction=0.25))
     held = [p.upper() for p in pieces[:30] if held_out_by_hash(p.upper(), 0.25)]
     assert stats["kind"] == "dna" and stats["eval_items"] >= len(held) > 0
     evaluation = outs[1].read_text()
@@ -99,8 +101,8 @@ def test_bgzf_style_multi_member_gzip_fasta_reads_whole(tmp_path, dna_slice):
     members = [gzip.compress(text[i : i + 10_000]) for i in range(0, len(text), 10_000)]
     (tmp_path / "x.fa.gz").write_bytes(b"".join(members))
     outs = [tmp_path / n for n in ("train.txt", "eval.txt", "stats.json")]
-    stats = build_corpus(tmp_path / "x.fa.gz", "fasta", *outs, dna=WindowConfig(window=1000, min_window=100),
-                         text=TextConfig())
+    stats = build_corpus(tmp_path / "x.fa.gz", "fasta", **dict(zip(OUTS, outs)),
+                         cfg=CorpusConfig(dna_window=1000, dna_min_window=100))
     assert stats["train_chars"] + stats["eval_chars"] == 60_000
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from gfm_limits.layout import FIGURES
 
-from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config
+from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config, tiny_workflow
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +109,7 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
     root, _ = run
     combined = pd.read_csv(root / "results/stats/dynamics.tsv", sep="\t", dtype={"seed_b": "Int64"})
     assert list(combined["condition"].unique()) == CONDITIONS
-    assert not list((root / "results/checkpoints").glob("*/*.snapshots"))  # moved into the outputs
+    assert not list((root / "results/state").glob("*/*.snapshots"))  # moved into the outputs
     for condition in CONDITIONS:
         record = json.loads((root / f"results/models/{condition}/seed1/training.json").read_text())
         assert record["snapshot_steps"] == [1, 2, 5]  # snapshot_steps(10, 5)
@@ -138,15 +138,15 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
             assert final[(stat, 1, 2)] == pytest.approx(value, rel=1e-6), stat
 
 
-def test_checkpoints_trained_elsewhere_are_analysed_alike(run, tmp_path):
-    """HF folders given as `checkpoints` (here the tiny run's own members) go through the same
+def test_imported_models_are_analysed_alike(run, tmp_path):
+    """HF folders given as `imported` models (here the tiny run's own members) go through the same
     extract and stats: the same outputs as when the pipeline trained them."""
     root, config_path = run
     config = yaml.safe_load(config_path.read_text())
     config["conditions"] = {
-        "dna_elsewhere": {"source": "dna", "checkpoints": [str(root / f"results/models/dna_bpe/seed{s}")
+        "dna_elsewhere": {"source": "dna", "imported": [str(root / f"results/models/dna_bpe/seed{s}")
                                                             for s in (1, 2)]},
-        "text_elsewhere": {"source": "text", "checkpoints": [str(root / f"results/models/text_bpe/seed{s}")
+        "text_elsewhere": {"source": "text", "imported": [str(root / f"results/models/text_bpe/seed{s}")
                                                               for s in (1, 2)]}}
     path = tmp_path / "elsewhere.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -259,7 +259,7 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     https URLs; a dry run fetches nothing)."""
     for kind in ("text", "dna")[:released]:  # released.yaml reads downloaded folders
         for i in range(1, 6):
-            (tmp_path / f"checkpoints/mrochk/bert-90M-{kind}-bpe-{i}").mkdir(parents=True)
+            (tmp_path / f"hf/mrochk/bert-90M-{kind}-bpe-{i}").mkdir(parents=True)
     result = snakemake(tmp_path, "-n", "--configfile", *[str(ROOT / "config" / n) for n in names], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
@@ -268,7 +268,7 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
                 "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every,
                 "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1,
                 "provenance": 1, "all": 1,
-                "dynamics": conditions, "dynamics_table": 1}  # imported (released) checkpoints have no snapshots
+                "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
     assert job_counts(out) == expected
@@ -307,3 +307,26 @@ def test_a_second_run_from_scratch_is_bitwise_identical(run, tmp_path):
             "results/stats/summary.tsv"]
     for name in same:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_a_table_renamed_in_one_rule_breaks_the_dag_not_a_job(tmp_path):
+    """The gathering rules read the paths the plan declares and the package reads only the paths
+    it is given: a stats table renamed in the stats rule alone leaves the summary and figures
+    rules without a producer for the old name, and the dry run says so before any job runs."""
+    code = tmp_path / "workflow"
+    code.mkdir()
+    for part in ("Snakefile", "rules", "scripts", "config", "envs", "report", "profiles"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, code / part)
+    stats = code / "rules" / "stats.smk"
+    declared = "        **PLAN.table_outputs(),\n"
+    assert declared in stats.read_text()
+    stats.write_text(stats.read_text().replace(
+        declared, '        **{**PLAN.table_outputs(), "js": "results/stats/{condition}/js_distance.tsv"},\n'))
+    config = tiny_workflow(tmp_path / "wf")
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(code / "Snakefile"), "-d",
+                             str(tmp_path / "wf"), "-n", "--configfile", str(config)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "MissingInputException" in out and "results/stats/text_bpe/js.tsv" in out

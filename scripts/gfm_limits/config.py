@@ -16,6 +16,7 @@ import difflib
 import math
 
 from gfm_limits.files import InputError
+from gfm_limits.plan import condition_model, source_kind, source_sha256, source_urls
 
 
 def check_config(config: dict, schema_path) -> None:
@@ -82,63 +83,6 @@ def check_numbers(value, schema: dict, node: dict | None = None, path: str = "")
             check_numbers(item, schema, node.get("items", {}), f"{path}[{index}]")
 
 
-def source_kind(entry: dict) -> str:
-    """dna or text: the source's `kind`, else dna for fasta and text for the other formats."""
-    return entry.get("kind") or ("dna" if entry["format"] == "fasta" else "text")
-
-
-def source_urls(entry: dict) -> list[str]:
-    """The source's files: [url] or urls."""
-    return [entry["url"]] if "url" in entry else list(entry["urls"])
-
-
-def source_sha256(entry: dict) -> list[str | None]:
-    """The expected sha256 of each of source_urls(entry) (None where not given)."""
-    given = entry.get("sha256")
-    if given is None:
-        return [None] * len(source_urls(entry))
-    return [given] if isinstance(given, str) else list(given)
-
-
-def condition_model(config: dict, condition: str) -> dict:
-    """The model keys of one condition: the top-level `model` with the condition's own changes
-    (for imported checkpoints, an estimate for cluster resources only)."""
-    return {**config["model"], **config["conditions"][condition].get("model", {})}
-
-
-def token_condition(config: dict, condition: str) -> str:
-    """The condition whose tokenizer and token arrays this one uses: the first condition with
-    the same source and tokenizer (controls that change only the model share them, so they see
-    the very same tokens and are not re-encoded); itself for imported checkpoints."""
-    if imported(config, condition):
-        return condition
-    own = config["conditions"][condition]
-    return next(name for name, c in config["conditions"].items()
-                if not imported(config, name) and (c["source"], c["tokenizer"]) == (own["source"], own["tokenizer"]))
-
-
-def imported(config: dict, condition: str) -> bool:
-    """Whether the condition's members are checkpoints trained elsewhere."""
-    return "checkpoints" in config["conditions"][condition]
-
-
-def condition_seeds(config: dict, condition: str) -> list[int]:
-    """The member numbers of a condition: `seeds`, or 1..n for n checkpoints."""
-    if imported(config, condition):
-        return list(range(1, len(config["conditions"][condition]["checkpoints"]) + 1))
-    return list(config["seeds"])
-
-
-def comparisons(config: dict) -> list[tuple[str, str]]:
-    """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
-    the comparisons behind the paper's findings."""
-    kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
-    model = {name: ("imported",) if imported(config, name) else condition_model(config, name)
-             for name in config["conditions"]}  # imported checkpoints compare with each other
-    return [(d, t) for d in config["conditions"] for t in config["conditions"]
-            if kinds[d] == "dna" and kinds[t] == "text" and model[d] == model[t]]
-
-
 def _check_source(name: str, entry: dict) -> None:
     where = f"config: sources.{name}"
     if ("url" in entry) == ("urls" in entry):
@@ -161,11 +105,11 @@ def check_consistency(config: dict) -> None:
         if cond["source"] not in sources:
             raise InputError(f"config: conditions.{name}.source: no source named {cond['source']!r} "
                              f"(sources: {', '.join(sources)})")
-        if ("tokenizer" in cond) == ("checkpoints" in cond):
+        if ("tokenizer" in cond) == ("imported" in cond):
             raise InputError(f"config: conditions.{name}: give exactly one of tokenizer (train here) and "
-                             f"checkpoints (analyse models trained elsewhere)")
-        if "checkpoints" in cond and "model" in cond:
-            raise InputError(f"config: conditions.{name}: model changes apply to training; checkpoints bring "
+                             f"imported (analyse models trained elsewhere)")
+        if "imported" in cond and "model" in cond:
+            raise InputError(f"config: conditions.{name}: model changes apply to training; imported models bring "
                              f"their own model")
         if cond.get("tokenizer") == "kmer" and source_kind(sources[cond["source"]]) != "dna":
             raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")

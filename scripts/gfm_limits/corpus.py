@@ -47,6 +47,24 @@ class TextConfig:
     min_chars: int = 50  # shorter documents are dropped after cleaning
 
 
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The `corpus` keys of the config; `dna` and `text` are the settings of each kind of source."""
+
+    eval_fraction: float = 0.1  # held out: the tail of every DNA record, text documents by hash
+    dna_window: int = 1000
+    dna_min_window: int = 200
+    text_min_chars: int = 50
+
+    @property
+    def dna(self) -> WindowConfig:
+        return WindowConfig(window=self.dna_window, min_window=self.dna_min_window, eval_fraction=self.eval_fraction)
+
+    @property
+    def text(self) -> TextConfig:
+        return TextConfig(eval_fraction=self.eval_fraction, min_chars=self.text_min_chars)
+
+
 def clean_text(text: str) -> str:
     """The paper's clean_text: no-break spaces and whitespace runs (newlines included)
     become one space, each run of characters outside ASCII letters, digits and common
@@ -194,7 +212,7 @@ def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
             out.write(line + "\n")
 
 
-def split_source(files: list[Path], fmt: str, kind: str, dna: WindowConfig, text: TextConfig,
+def split_source(files: list[Path], fmt: str, kind: str, *, dna: WindowConfig, text: TextConfig,
                  field: str = "text", limit: int | None = None) -> tuple[list[str], list[str]]:
     """Training and evaluation items (DNA windows or text documents) of a source's files."""
     if kind == "text":
@@ -214,9 +232,9 @@ def split_source(files: list[Path], fmt: str, kind: str, dna: WindowConfig, text
     return train, held_out
 
 
-def build_corpus(source: str | os.PathLike, fmt: str, train_out, eval_out, stats_out,
-                 dna: WindowConfig, text: TextConfig, origin: str | None = None, kind: str | None = None,
-                 field: str = "text", max_documents: int | None = None) -> dict:
+def build_corpus(source: str | os.PathLike, fmt: str, *, train_out, eval_out, stats_out, cfg: CorpusConfig,
+                 origin: str | None = None, kind: str | None = None, field: str = "text",
+                 max_documents: int | None = None) -> dict:
     """Split a fetched source (a folder from sources.fetch_source, or one file) into
     train/eval line files and record their sizes.
 
@@ -225,7 +243,8 @@ def build_corpus(source: str | os.PathLike, fmt: str, train_out, eval_out, stats
     files = source_files(source) if Path(source).is_dir() else [Path(source)]
     kind = kind or ("dna" if fmt == "fasta" else "text")
     try:
-        train, held_out = split_source(files, fmt, kind, dna, text, field, max_documents)
+        train, held_out = split_source(files, fmt, kind, dna=cfg.dna, text=cfg.text, field=field,
+                                       limit=max_documents)
     except InputError as err:
         if origin is None:
             raise

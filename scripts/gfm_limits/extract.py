@@ -9,6 +9,7 @@ per-example empirical Fisher with the tied embedding split (fisher.py).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,23 @@ from gfm_limits.tokenizer import load, special_ids
 log = logging.getLogger(__name__)
 
 
-def extract_member(model_dir, masks_path, batch_size: int, predictions_out,
-                   embeddings_out, fisher_out, threads: int = 1, precision: str = "bf16",
-                   fisher_per_example_out=None, fisher_rows_out=None, n_hidden: int = 0) -> None:
+@dataclass(frozen=True)
+class ExtractConfig:
+    """The `extract` keys of the config: the shared held-out rows and masks (eval_masks rule,
+    predictions.make_eval_masks) and how every member is read on them (extract rule)."""
+
+    n_sequences: int = 1024  # held-out rows, the first n of the evaluation set
+    mask_fraction: float = 0.1  # of each row's tokens, masked for the predictive distributions
+    fisher_mask_fraction: float = 0.15  # masked for the empirical Fisher
+    batch_size: int = 16
+    mask_seed: int = 0
+    precision: str = "bf16"  # bf16 | fp32, on a GPU
+    contextual_positions: int = 2048  # masked positions whose final hidden states are kept (CKA)
+
+
+def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, embeddings_out, fisher_out,
+                   threads: int = 1, precision: str = "bf16", fisher_per_example_out=None, fisher_rows_out=None,
+                   n_hidden: int = 0) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
     and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32.
     The predictions file also holds the contextual embeddings (final hidden states) of the

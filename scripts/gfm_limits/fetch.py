@@ -55,26 +55,13 @@ Verification, for every source, before the rename onto `dest`
        `check_compressed=False` skips this, for byte-split pieces of one
        archive that are complete only once joined.
 
-Lock file (`lock_file`, e.g. config/sources.lock.tsv; http(s) URLs only)
-    Records the bytes first downloaded from each URL, one row per URL, sorted by
-    URL, tab-separated under the header `url<TAB>sha256<TAB>bytes`. When the
-    URL is recorded and no `sha256` is given, the bytes must match the record
-    (the error says they differ from those recorded in the lock file on first
-    download); an explicit `sha256` that disagrees with the record is an error
-    before any download. A URL not yet recorded is added after its bytes
-    passed the checks. Parallel fetch jobs may share one lock file: a writer
-    holds fcntl.flock on it, re-reads it and replaces it through a temporary
-    file (os.replace), so a reader never sees it half-written and no writer's
-    row is lost. As os.replace swaps the file, a writer that got the flock
-    checks that its descriptor still is the file at that path, else locks the
-    new one. Local paths and file:// URLs are neither checked nor recorded:
-    a local file is the user's to edit (an edit reruns the chain).
+Lock file (`lock_file`, http(s) URLs only)
+    The checksums of first downloads, verified on later ones: see lockfile.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import logging
@@ -93,16 +80,15 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from gfm_limits.files import InputError, atomic_path, compressed_errors, compression
+from gfm_limits.lockfile import SHA256, Locked, read_lock, record
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 MAX_WAIT = 60.0  # seconds, the cap on one backoff wait
 RETRY_STATUS = frozenset({408, 429})  # and every 5xx
-LOCK_HEADER = ("url", "sha256", "bytes")
 USER_AGENT = f"gfm-limits-fetch Python-urllib/{sys.version_info.major}.{sys.version_info.minor}"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class _Transient(Exception):
@@ -126,11 +112,6 @@ class _Options:
 class _Expected(NamedTuple):
     sha256: str | None  # lower-case hex, None when nothing is known
     note: str  # appended to a mismatch error: where the expectation came from
-
-
-class _Locked(NamedTuple):
-    sha256: str
-    size: int
 
 
 @dataclass
@@ -207,7 +188,7 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str | None = None, timeout:
         if check_compressed:
             _check_compressed(url, tmp)
         if lock is not None:
-            _record(lock, url, _Locked(digest, sink.have))
+            record(lock, url, Locked(digest, sink.have))
     log.info("fetched %s -> %s (%d bytes, sha256 %s)", url, dest, sink.have, digest)
     return digest
 
@@ -399,85 +380,12 @@ def _check_compressed(url: str, path: Path) -> None:
 def _expected_sha256(url: str, sha256: str | None, lock: Path | None) -> _Expected:
     """The sha256 the bytes must have: the argument, else the lock file's record of the URL."""
     given = sha256.lower() if sha256 is not None else None
-    if given is not None and not _SHA256.fullmatch(given):
+    if given is not None and not SHA256.fullmatch(given):
         raise InputError(f"source {url!r}: sha256 {sha256!r} is not 64 hexadecimal digits")
-    locked = _read_lock(lock).get(url) if lock is not None else None
+    locked = read_lock(lock).get(url) if lock is not None else None
     if given is not None and locked is not None and given != locked.sha256:
         raise InputError(f"source {url!r}: the sha256 given, {given}, disagrees with {locked.sha256} "
                          f"recorded in {lock}")
     if given is None and locked is not None:
         return _Expected(locked.sha256, f"; the bytes differ from those recorded in {lock} on first download")
     return _Expected(given, "")
-
-
-# --- lock file ---------------------------------------------------------------------------
-
-
-def _read_lock(path: Path) -> dict[str, _Locked]:
-    """The lock file's rows by URL; {} when the file does not exist or is empty."""
-    if not path.exists():
-        return {}
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines:
-        return {}
-    header = "\t".join(LOCK_HEADER)
-    if lines[0] != header:
-        raise InputError(f"{path}: line 1: expected the header {header!r}, got {lines[0]!r}")
-    rows: dict[str, _Locked] = {}
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != 3 or not _SHA256.fullmatch(fields[1]) or not fields[2].isdigit():
-            raise InputError(f"{path}: line {number}: expected url<TAB>sha256<TAB>bytes, got {line!r}")
-        if fields[0] in rows:
-            raise InputError(f"{path}: line {number}: {fields[0]!r} is listed twice")
-        rows[fields[0]] = _Locked(fields[1], int(fields[2]))
-    return rows
-
-
-def _record(lock: Path, url: str, row: _Locked) -> None:
-    """Add `url` to the lock file unless a fetch recorded it already (then it must agree)."""
-    if any(c in url for c in "\t\r\n"):
-        raise InputError(f"source {url!r}: a URL with a tab or line break cannot be recorded in {lock}")
-    with _flocked(lock):
-        rows = _read_lock(lock)
-        if url in rows:  # a parallel fetch of the same URL was first
-            if rows[url].sha256 != row.sha256:
-                raise InputError(f"source {url!r}: sha256 mismatch: expected {rows[url].sha256}, "
-                                 f"got {row.sha256}; the bytes differ from those recorded in {lock} "
-                                 "on first download")
-            return
-        rows[url] = row
-        with atomic_path(lock) as tmp:
-            tmp.write_text(_format_lock(rows), encoding="utf-8")
-    log.info("recorded %s in %s (sha256 %s, %d bytes)", url, lock, row.sha256, row.size)
-
-
-def _format_lock(rows: dict[str, _Locked]) -> str:
-    lines = ["\t".join(LOCK_HEADER)]
-    lines += [f"{url}\t{row.sha256}\t{row.size}" for url, row in sorted(rows.items())]
-    return "\n".join(lines) + "\n"
-
-
-@contextlib.contextmanager
-def _flocked(path: Path) -> Iterator[None]:
-    """Hold an exclusive fcntl.flock on the file now at `path` (created when missing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        handle = open(path, "ab")
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        if _same_file(handle, path):
-            break
-        handle.close()  # another writer replaced the file while we waited: lock the new one
-    try:
-        yield
-    finally:
-        handle.close()  # releases the flock
-
-
-def _same_file(handle: BinaryIO, path: Path) -> bool:
-    try:
-        current = os.stat(path)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(handle.fileno())
-    return (mine.st_dev, mine.st_ino) == (current.st_dev, current.st_ino)

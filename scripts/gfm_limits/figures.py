@@ -36,7 +36,6 @@ building it.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pandas as pd
 
@@ -53,25 +52,26 @@ from gfm_limits.layout import FIGURES  # noqa: F401 (re-exported)
 from gfm_limits.stats import StatsConfig, context_position
 
 
-def _load(stat_dirs: dict[str, str], table: str) -> pd.DataFrame:
-    frames = [pd.read_csv(Path(d) / f"{table}.tsv", sep="\t").assign(condition=c) for c, d in stat_dirs.items()]
+def _load(stats_tables: dict[str, dict[str, str]], table: str) -> pd.DataFrame:
+    """One table of every condition (stats_tables: condition -> table name -> path), with its condition."""
+    frames = [pd.read_csv(paths[table], sep="\t").assign(condition=c) for c, paths in stats_tables.items()]
     return pd.concat(frames, ignore_index=True)
 
 
-def _save(fig, out_dir: Path, name: str) -> None:
+def _save(fig, outputs: dict[str, str], name: str) -> None:
     for ext in ("png", "pdf"):
-        fig.savefig(out_dir / f"{name}.{ext}", dpi=150, bbox_inches="tight")
+        fig.savefig(outputs[f"{name}_{ext}"], dpi=150, bbox_inches="tight")
 
 
-def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: float, axes) -> None:
+def plot_context(tables, baselines: dict[str, str] | None, min_context_bits: float, axes) -> None:
     """Left, bits per masked token: each member's held-out cross-entropy (dots), the unigram
     model of the training tokens (no context, bar) and the best baseline per token (triangle).
     Right: the gain over the unigram model with its interval (ci.tsv), green where the models
     use context, beside the best baseline's gain (grey bar: the headroom context offers)."""
-    outputs = _load(stat_dirs, "outputs")
-    ci = _load(stat_dirs, "ci")
+    outputs = _load(tables, "outputs")
+    ci = _load(tables, "ci")
     gain = ci[ci["statistic"] == CONTEXT_GAIN].set_index("condition")
-    for y, condition in enumerate(stat_dirs):
+    for y, condition in enumerate(tables):
         members = outputs[outputs["condition"] == condition]
         unigram = float(members["unigram_cross_entropy_bits"].mean())
         best = None
@@ -96,7 +96,7 @@ def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: 
     axes[1].axvline(0, color="grey", lw=1)
     axes[1].axvline(min_context_bits, color="C2", ls="--", lw=1, label=f"min_context_bits = {min_context_bits:g}")
     for ax in axes:
-        ax.set_yticks(range(len(stat_dirs)), list(stat_dirs))
+        ax.set_yticks(range(len(tables)), list(tables))
         ax.invert_yaxis()
         ax.legend(fontsize=7, loc="best")
     level = float(ci["level"].iloc[0])
@@ -105,48 +105,48 @@ def plot_context(stat_dirs, baselines: dict[str, str] | None, min_context_bits: 
                 title=f"Gain over unigram, {level:.0%} Multi-Bootstrap interval")
 
 
-def plot_output_distribution(stat_dirs, ax) -> None:
+def plot_output_distribution(tables, ax) -> None:
     import seaborn as sns
 
-    df = _load(stat_dirs, "sorted_probs")
-    sns.lineplot(data=df, x="rank", y="probability", hue="condition", hue_order=list(stat_dirs), ax=ax)
+    df = _load(tables, "sorted_probs")
+    sns.lineplot(data=df, x="rank", y="probability", hue="condition", hue_order=list(tables), ax=ax)
     for vocab_size in df.groupby("condition").size().unique():
         ax.axhline(1.0 / vocab_size, ls=":", lw=1, color="grey")
     ax.set(xscale="log", yscale="log", xlabel="rank of token (sorted by probability)",
            ylabel="mean probability", title="Averaged sorted output distribution (dotted: uniform)")
 
 
-def plot_js(stat_dirs, ax) -> None:
+def plot_js(tables, ax) -> None:
     import seaborn as sns
 
-    df = _load(stat_dirs, "js")
-    sns.lineplot(data=df, x="top_p", y="js_distance", hue="condition", hue_order=list(stat_dirs), marker="o",
+    df = _load(tables, "js")
+    sns.lineplot(data=df, x="top_p", y="js_distance", hue="condition", hue_order=list(tables), marker="o",
                  errorbar="sd", ax=ax)
     ax.set(xlabel="top-p mass kept", ylabel="Jensen-Shannon distance (bits)", ylim=(0, 1),
            title="Disagreement between members")
 
 
-def plot_fisher(stat_dirs, axes) -> None:
+def plot_fisher(tables, axes) -> None:
     import seaborn as sns
 
-    df = _load(stat_dirs, "fisher")
+    df = _load(tables, "fisher")
     parts = pd.concat([fisher_shares(sub).reset_index().assign(condition=c) for c, sub in df.groupby("condition")])
     long = parts.melt(id_vars=["condition", "seed"], value_vars=list(FISHER_PARTS),
                       var_name="part", value_name="share")
-    sns.barplot(data=long, x="part", y="share", hue="condition", hue_order=list(stat_dirs), errorbar="sd", ax=axes[0])
+    sns.barplot(data=long, x="part", y="share", hue="condition", hue_order=list(tables), errorbar="sd", ax=axes[0])
     axes[0].set(ylabel="share of total Fisher", ylim=(0, 1), title="Fisher information by part")
     order = list(dict.fromkeys(df["group"]))
-    sns.pointplot(data=df, x="group", y="share", hue="condition", hue_order=list(stat_dirs), order=order,
+    sns.pointplot(data=df, x="group", y="share", hue="condition", hue_order=list(tables), order=order,
                   errorbar="sd", ax=axes[1])
     axes[1].set(xlabel="", ylabel="share of total Fisher", yscale="log", title="Per group")
     axes[1].tick_params(axis="x", rotation=45)
 
 
-def plot_embeddings(stat_dirs, ax) -> None:
+def plot_embeddings(tables, ax) -> None:
     import seaborn as sns
 
-    df = _load(stat_dirs, "topk")
-    sns.lineplot(data=df, x="k", y="jaccard", hue="condition", hue_order=list(stat_dirs), marker="o", errorbar="sd",
+    df = _load(tables, "topk")
+    sns.lineplot(data=df, x="k", y="jaccard", hue="condition", hue_order=list(tables), marker="o", errorbar="sd",
                  ax=ax)
     ax.set(xscale="log", xlabel="k nearest neighbours", ylabel="Jaccard overlap between members", ylim=(0, 1),
            title="Static embedding consistency")
@@ -156,7 +156,7 @@ def plot_curves(curves: dict[tuple[str, int], str], ax) -> None:
     import seaborn as sns
 
     if not curves:
-        ax.text(0.5, 0.5, "every condition analyses checkpoints trained elsewhere", ha="center", va="center")
+        ax.text(0.5, 0.5, "every condition analyses imported models, trained elsewhere", ha="center", va="center")
         ax.set_axis_off()
         return
     df = pd.concat([pd.read_csv(p, sep="\t").assign(condition=c, seed=s) for (c, s), p in curves.items()])
@@ -190,13 +190,13 @@ def _panels(fig, n: int, cols: int = 4) -> list:
     return list(axes[:n])
 
 
-def plot_confidence(stat_dirs, fig) -> None:
+def plot_confidence(tables, fig) -> None:
     """One panel per statistic of headline.appearing_in("confidence") in ci.tsv: each condition's
     estimate (dot) and interval (line)."""
-    ci = _load(stat_dirs, "ci").rename(columns={"condition": "label"})
+    ci = _load(tables, "ci").rename(columns={"condition": "label"})
     panels = _present(appearing_in("confidence"), ci["statistic"])
     for ax, (stat, name) in zip(_panels(fig, len(panels)), panels):
-        _errorbars(ax, ci[ci["statistic"] == name], list(stat_dirs))
+        _errorbars(ax, ci[ci["statistic"] == name], list(tables))
         ax.set_title(f"{name}\n{stat.label}", fontsize=9)
         ax.set_xlabel(stat.unit, fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
@@ -237,31 +237,31 @@ def plot_findings(findings_path, fig) -> None:
 BAND_PANELS = ("cross_entropy_bits", "js", "jaccard")  # keys of headline.BY_KEY
 
 
-def plot_bands(stat_dirs, axes) -> None:
+def plot_bands(tables, axes) -> None:
     """Per panel (BAND_PANELS), the statistic by training-frequency band: mean and std over members
     or pairs, one colour per condition."""
     import seaborn as sns
 
-    df = _load(stat_dirs, "bands")
+    df = _load(tables, "bands")
     for ax, (stat, name) in zip(axes, _present([BY_KEY[key] for key in BAND_PANELS], df["statistic"])):
         sns.pointplot(data=df[df["statistic"] == name], x="band", y="value", hue="condition",
-                      hue_order=list(stat_dirs), errorbar="sd", dodge=0.3, ax=ax)
+                      hue_order=list(tables), errorbar="sd", dodge=0.3, ax=ax)
         ax.set(xlabel="training-frequency band (0 = most frequent types)", ylabel=f"{stat.label} ({stat.unit})",
                title=name)
     for ax in axes[1:]:
         ax.get_legend().remove()
 
 
-def plot_cka(stat_dirs, ax) -> None:
+def plot_cka(tables, ax) -> None:
     """Each CKA statistic of headline.STATISTICS in ci.tsv: one bar per condition (estimate) with
     its interval."""
-    ci = _load(stat_dirs, "ci")
+    ci = _load(tables, "ci")
     present = _present([stat for stat in STATISTICS if stat.table == "cka"], ci["statistic"])
     order = [name for _, name in present]
-    width = 0.8 / len(stat_dirs)
-    for i, condition in enumerate(stat_dirs):
+    width = 0.8 / len(tables)
+    for i, condition in enumerate(tables):
         sub = ci[ci["condition"] == condition].set_index("statistic").reindex(order)
-        x = [j + (i - (len(stat_dirs) - 1) / 2) * width for j in range(len(order))]
+        x = [j + (i - (len(tables) - 1) / 2) * width for j in range(len(order))]
         ax.bar(x, sub["estimate"], width, label=condition, color=f"C{i}")
         ax.vlines(x, sub["ci_low"], sub["ci_high"], color="black", lw=1.5)
     ax.set_xticks(range(len(order)), [textwrap.fill(stat.label, 16) for stat, _ in present])
@@ -269,12 +269,12 @@ def plot_cka(stat_dirs, ax) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
+def plot_baselines(tables, baselines: dict[str, str], ax) -> None:
     """Per condition, on one bits-per-character axis: the Markov models over tokens and over
     characters (orders as labels), xz, and the model's own cross-entropy with its interval."""
-    ci = _load(stat_dirs, "ci")
+    ci = _load(tables, "ci")
     ce = ci[ci["statistic"] == BY_KEY["cross_entropy_bits"].finds(ci["statistic"])].set_index("condition")
-    for y, condition in enumerate(stat_dirs):
+    for y, condition in enumerate(tables):
         df = pd.read_csv(baselines[condition], sep="\t")
         df = df[df["baseline"] != "unigram_entropy"]
         per_char = float(df.loc[df["unit"] == "token", "chars_per_symbol"].iloc[0])
@@ -293,7 +293,7 @@ def plot_baselines(stat_dirs, baselines: dict[str, str], ax) -> None:
         ax.hlines(y, row["ci_low"] / per_char, row["ci_high"] / per_char, color="C3", lw=2)
         ax.plot(row["estimate"] / per_char, y, "D", color="C3", ms=7,
                 label="model (masked-token CE)" if y == 0 else None)
-    ax.set_yticks(range(len(stat_dirs)), list(stat_dirs))
+    ax.set_yticks(range(len(tables)), list(tables))
     ax.invert_yaxis()
     ax.set(xlabel="bits per character (base) of the held-out corpus",
            title="Each model between no context (token unigram, grey bar's right end) and the best baseline")
@@ -311,7 +311,7 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
     df = pd.read_csv(dynamics_path, sep="\t", dtype={"seed_b": "Int64"})
     if df.empty:
         ax = fig.subplots()
-        ax.text(0.5, 0.5, "no condition trained here (checkpoints trained elsewhere have no snapshots)",
+        ax.text(0.5, 0.5, "no condition trained here (imported models have no snapshots)",
                 ha="center", va="center")
         ax.set_axis_off()
         return
@@ -342,10 +342,11 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig) -> None:
                  "(thin: members or pairs; thick: their mean)")
 
 
-def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_dir,
+def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], str], outputs: dict[str, str],
              findings_path=None, baselines: dict[str, str] | None = None,
              min_context_bits: float = StatsConfig.min_context_bits, dynamics=None) -> None:
-    """Write every figure in FIGURES as PNG and PDF into out_dir."""
+    """Write every figure in FIGURES as PNG and PDF to outputs[f"{name}_{ext}"] (the figures
+    rule's outputs); tables: condition -> table name -> path of its statistics tables."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -353,53 +354,51 @@ def plot_all(stat_dirs: dict[str, str], curves: dict[tuple[str, int], str], out_
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(14, 2 + 0.7 * len(stat_dirs)), layout="constrained")
-    plot_context(stat_dirs, baselines, min_context_bits, axes)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 2 + 0.7 * len(tables)), layout="constrained")
+    plot_context(tables, baselines, min_context_bits, axes)
     fig.suptitle("Read this first: do the models use context? Held-out cross-entropy against the unigram "
                  "model of the training tokens")
-    _save(fig, out_dir, "context")
+    _save(fig, outputs, "context")
     plt.close(fig)
     single = {"output_distribution": plot_output_distribution, "js_top_p": plot_js,
               "embedding_consistency": plot_embeddings}
     for name, plot in single.items():
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        plot(stat_dirs, ax)
-        _save(fig, out_dir, name)
+        plot(tables, ax)
+        _save(fig, outputs, name)
         plt.close(fig)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    plot_fisher(stat_dirs, axes)
-    _save(fig, out_dir, "fisher_shares")
+    plot_fisher(tables, axes)
+    _save(fig, outputs, "fisher_shares")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     plot_curves(curves, ax)
-    _save(fig, out_dir, "training_curves")
+    _save(fig, outputs, "training_curves")
     plt.close(fig)
     fig = plt.figure(figsize=(16, 10), layout="constrained")
-    plot_confidence(stat_dirs, fig)
-    _save(fig, out_dir, "confidence")
+    plot_confidence(tables, fig)
+    _save(fig, outputs, "confidence")
     plt.close(fig)
     if findings_path is not None:
         fig = plt.figure(figsize=(18, 7), layout="constrained")
         plot_findings(findings_path, fig)
-        _save(fig, out_dir, "findings")
+        _save(fig, outputs, "findings")
         plt.close(fig)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5), layout="constrained")
-    plot_bands(stat_dirs, axes)
-    _save(fig, out_dir, "frequency_bands")
+    plot_bands(tables, axes)
+    _save(fig, outputs, "frequency_bands")
     plt.close(fig)
     if baselines:
-        fig, ax = plt.subplots(figsize=(10, 1.5 + 0.8 * len(stat_dirs)), layout="constrained")
-        plot_baselines(stat_dirs, baselines, ax)
-        _save(fig, out_dir, "baselines")
+        fig, ax = plt.subplots(figsize=(10, 1.5 + 0.8 * len(tables)), layout="constrained")
+        plot_baselines(tables, baselines, ax)
+        _save(fig, outputs, "baselines")
         plt.close(fig)
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    plot_cka(stat_dirs, ax)
-    _save(fig, out_dir, "cka")
+    plot_cka(tables, ax)
+    _save(fig, outputs, "cka")
     plt.close(fig)
     if dynamics is not None:
         fig = plt.figure(figsize=(16, 10), layout="constrained")
-        plot_dynamics(dynamics, list(stat_dirs), fig)
-        _save(fig, out_dir, "dynamics")
+        plot_dynamics(dynamics, list(tables), fig)
+        _save(fig, outputs, "dynamics")
         plt.close(fig)

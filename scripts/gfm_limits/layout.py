@@ -7,6 +7,9 @@ the stats environment (no tokenizers library) knows the special-token ids.
 # Every tokenizer puts these first, so their ids are 0..4 in this order.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
+# In every member's model folder: how it was trained (train.py) or where it was imported from (imported.py).
+MEMBER_RECORD = "training.json"
+
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci")
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
            "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics")

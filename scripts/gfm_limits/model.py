@@ -12,7 +12,7 @@ indices the caller passes, so the (B*T, V) projection is never formed.
 
 Weights convert both ways with HF names (`to_hf_state_dict`, `from_hf`), so a
 member is initialised by HF's own `_init_weights` from its seed and saved as
-a checkpoint that `BertForMaskedLM.from_pretrained` loads.
+a model folder that `BertForMaskedLM.from_pretrained` loads.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def from_hf(hf_model) -> Bert:
 
 
 def save_pretrained(model: Bert, pad_id: int, out_dir) -> None:
-    """Write `model` as an HF BertForMaskedLM checkpoint folder."""
+    """Write `model` as an HF BertForMaskedLM model folder."""
     from transformers import BertForMaskedLM
 
     hf = BertForMaskedLM(bert_config(model.cfg, model.vocab_size, pad_id))
@@ -222,7 +222,7 @@ def save_pretrained(model: Bert, pad_id: int, out_dir) -> None:
 
 
 def load_model(path) -> Bert:
-    """Our `Bert` from an HF BertForMaskedLM checkpoint folder."""
+    """Our `Bert` from an HF BertForMaskedLM model folder."""
     from transformers import BertForMaskedLM
 
     return from_hf(BertForMaskedLM.from_pretrained(str(path)))

@@ -33,15 +33,15 @@ def draw_mask(rows: np.ndarray, eligible: np.ndarray, fraction: float, rng) -> n
     return mask
 
 
-def make_eval_masks(tokens_path, tokenizer_path, out, n_sequences: int, mask_fraction: float,
-                    fisher_fraction: float, seed: int) -> None:
+def make_eval_masks(tokens_path, tokenizer_path, out, *, n_sequences: int, mask_fraction: float,
+                    fisher_mask_fraction: float, mask_seed: int) -> None:
     """Write the shared evaluation rows and their prediction and Fisher masks (.npz)."""
     rows = np.load(tokens_path)[:n_sequences]  # (N, T) uint16
     special = np.array(sorted(special_ids(load(tokenizer_path)).values()))
     eligible = ~np.isin(rows, special)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(mask_seed)
     predict = draw_mask(rows, eligible, mask_fraction, rng)
-    fisher = draw_mask(rows, eligible, fisher_fraction, rng)
+    fisher = draw_mask(rows, eligible, fisher_mask_fraction, rng)
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, rows=rows, predict=predict, fisher=fisher)
     log.info("%d rows: %d prediction and %d Fisher positions", len(rows), predict.sum(), fisher.sum())

@@ -21,6 +21,8 @@ from importlib import metadata
 from pathlib import Path
 
 from gfm_limits.files import atomic_path
+from gfm_limits.layout import MEMBER_RECORD
+from gfm_limits.sources import MANIFEST
 
 PACKAGES = ("snakemake", "torch", "transformers", "tokenizers", "numpy", "scipy", "pandas", "pyfaidx", "pyarrow",
             "seaborn", "gfm-limits")
@@ -49,20 +51,22 @@ def git_state(root) -> tuple[str, str]:
     return commit, "uncommitted changes" if status else "clean"
 
 
-def write_provenance(config: dict, manifests: list, trainings: list, root, tsv_out, config_out) -> list[tuple]:
-    """Collect the facts and write both files; returns the rows."""
+def write_provenance(*, config: dict, sources: list, models: list, root, tsv_out, config_out) -> list[tuple]:
+    """Collect the facts and write both files; returns the rows. `sources`: fetched source folders
+    (fetch rule outputs, each with its manifest); `models`: member folders (each with its record)."""
+
     commit, state = git_state(root)
     resolved = json.dumps(config, indent=2, sort_keys=True, default=str)
     rows = [("code", "git commit", commit), ("code", "working tree", state),
             ("config", "sha256", hashlib.sha256(resolved.encode()).hexdigest())]
     recorded: dict[tuple[str, str], set] = {}
-    for path in trainings:
-        for name, version in json.loads(Path(path).read_text()).get("packages", {}).items():
+    for folder in models:
+        for name, version in json.loads((Path(folder) / MEMBER_RECORD).read_text()).get("packages", {}).items():
             recorded.setdefault(("training", name), set()).add(version)
     rows += [(what, name, ", ".join(sorted(v))) for (what, name), v in sorted(recorded.items())]
     rows += [("this job", name, version) for name, version in package_versions().items()]
-    for manifest in manifests:
-        with open(manifest, newline="") as handle:
+    for folder in sources:
+        with open(Path(folder) / MANIFEST, newline="") as handle:
             for entry in csv.DictReader(handle, delimiter="\t"):
                 rows.append(("data", entry["url"], f"{entry['bytes']} bytes, sha256 {entry['sha256']}"))
     with atomic_path(tsv_out) as tmp, open(tmp, "w", newline="") as handle:

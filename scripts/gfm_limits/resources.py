@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from gfm_limits.config import condition_model, condition_seeds
+from gfm_limits.plan import condition_model, condition_seeds
 
 GPU_FLOPS = 1e14  # sustained FLOP/s assumed for the runtime bound
 STARTUP_MIN = 10  # minutes for start-up, loading and saving

@@ -27,10 +27,11 @@ MANIFEST = "manifest.tsv"
 
 @dataclass(frozen=True)
 class FetchConfig:
+    """The `fetch` keys of the config: how every source is downloaded."""
+
     timeout: float = 60.0
     retries: int = 5
-    lock_file: str | None = None
-    max_bytes: int | None = None
+    lock_file: str | None = "config/sources.lock.tsv"
 
 
 def expand(urls: list[str], sha256: list[str | None]) -> list[tuple[str, str | None]]:
@@ -48,14 +49,16 @@ def _name(index: int, url: str) -> str:
     return f"{index:05d}-{base}"
 
 
-def fetch_source(urls: list[str], sha256: list[str | None], out_dir, cfg: FetchConfig, join: bool = False) -> Path:
-    """Fetch every file of a source into `out_dir` (atomically) and write its manifest."""
+def fetch_source(urls: list[str], sha256: list[str | None], out_dir, cfg: FetchConfig, *, join: bool = False,
+                 max_bytes: int | None = None) -> Path:
+    """Fetch every file of a source into `out_dir` (atomically) and write its manifest;
+    `max_bytes` bounds each downloaded file (the source's `max_bytes`)."""
     rows = []
     with atomic_path(out_dir, directory=True) as tmp:
         for i, (url, digest) in enumerate(expand(urls, sha256)):
             dest = Path(tmp) / _name(i, url)
             remote = urllib.parse.urlparse(url).scheme in ("http", "https")  # local files need no lock
-            got = fetch(url, dest, digest, cfg.timeout, retries=cfg.retries, max_bytes=cfg.max_bytes,
+            got = fetch(url, dest, digest, cfg.timeout, retries=cfg.retries, max_bytes=max_bytes,
                         lock_file=cfg.lock_file if remote else None, check_compressed=not join)
             rows.append((dest.name, url, dest.stat().st_size, got))
         if join:

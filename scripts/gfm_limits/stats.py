@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -295,20 +294,21 @@ def context_position(baselines: pd.DataFrame, model_bits_per_token: float) -> di
             "context_used": (none - model) / (none - float(best["bits_per_char"]))}
 
 
-def summarize(stat_dirs: dict[str, str], out: str, k: int = 10, top_p: float = 1.0,
-              findings_out: str | None = None, comparisons: list[tuple[str, str]] = (),
+def summarize(stats_tables: dict[str, dict[str, str]], replicate_paths: dict[str, str], out: str, k: int = 10,
+              top_p: float = 1.0, findings_out: str | None = None, comparisons: list[tuple[str, str]] = (),
               level: float = 0.95, baselines: dict[str, str] | None = None,
               min_context_bits: float = StatsConfig.min_context_bits) -> pd.DataFrame:
-    """summary.tsv: one row per condition from the per-condition tables; findings.tsv: each of
+    """summary.tsv: one row per condition from the per-condition tables (stats_tables: condition ->
+    table name -> path; replicate_paths: condition -> replicates.npz); findings.tsv: each of
     the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`,
     interpretable where the text condition uses context (gain >= min_context_bits per token)."""
     rows, replicates, estimates = [], {}, {}
-    for condition, directory in stat_dirs.items():
-        tables = {name: pd.read_csv(Path(directory) / f"{name}.tsv", sep="\t") for name in TABLES}
+    for condition, paths in stats_tables.items():
+        tables = {name: pd.read_csv(path, sep="\t") for name, path in paths.items()}
         table = pd.read_csv(baselines[condition], sep="\t") if baselines else None
         rows.append(condition_summary(condition, tables, k=k, top_p=top_p, min_context_bits=min_context_bits,
                                       baselines=table))
-        replicates[condition] = dict(np.load(Path(directory) / "replicates.npz"))
+        replicates[condition] = dict(np.load(replicate_paths[condition]))
         estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
     summary = pd.DataFrame(rows)
     _write(summary, out)

@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,6 +35,27 @@ from gfm_limits.layout import SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """The `tokenizer` keys of the config."""
+
+    bpe_vocab_size: int = 4096  # special tokens included
+    kmer_k: int = 6
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """The `encode` keys of the config."""
+
+    seq_len: int = 512  # tokens per row, [CLS] and [SEP] included
+
+
+def build_tokenizer(kind: str, corpus: str | os.PathLike | None, out: str | os.PathLike, cfg: TokenizerConfig):
+    """A condition's tokenizer: BPE trained on `corpus`, or the k-mer tokenizer (no corpus needed)."""
+    if kind == "kmer":
+        return build_kmer(out, cfg.kmer_k)
+    return train_bpe(corpus, out, cfg.bpe_vocab_size)
 
 
 def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int = 4096):

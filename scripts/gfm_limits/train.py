@@ -12,6 +12,9 @@ Snapshots: besides the final model, a member saves itself at `snapshots`
 log-spaced steps before the last (`snapshot_steps`), the same steps for every
 member of a condition, for the statistics over training (dynamics.py).
 
+Resuming: the whole training state is saved on a schedule and when SLURM
+signals a job (training_state.py); a rerun continues bitwise from it.
+
 Speed (measured in bench/): on a GPU the forward pass runs under bf16
 autocast, the model (model.Bert) is compiled with torch.compile, AdamW is the
 fused kernel, rows reach the GPU through pinned memory, and no step waits for
@@ -26,7 +29,6 @@ import contextlib
 import errno
 import json
 import logging
-import signal
 import math
 import os
 import shutil
@@ -39,10 +41,12 @@ import numpy as np
 
 from gfm_limits.files import atomic_path, sha256sum
 from gfm_limits.gpu import BusySampler
-from gfm_limits.provenance import package_versions
+from gfm_limits.layout import MEMBER_RECORD
 from gfm_limits.model import ModelConfig, autocast, build_model, save_pretrained
 from gfm_limits.model import device as default_device
+from gfm_limits.provenance import package_versions
 from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
+from gfm_limits.training_state import TrainingState
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,8 @@ class TrainConfig:
     grad_accum: int = 1  # micro-batches per optimiser step; batch_size must be a multiple
     compile: str = "auto"  # torch.compile: auto (on a GPU), always, never
     deterministic: bool = False  # deterministic GPU algorithms (slower; see README, Reliability)
-    checkpoint_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
-    checkpoint_minutes: float = 30.0  # and every so many minutes
+    state_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
+    state_minutes: float = 30.0  # and every so many minutes
     snapshots: int = 5  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
 
     def __post_init__(self):
@@ -77,7 +81,7 @@ class TrainConfig:
                              f"{self.grad_accum}")
 
 
-def mlm_mask(ids, generator, special, mask_id: int, n_random: int, first_random: int, prob: float):
+def mlm_mask(ids, generator, *, special, mask_id: int, n_random: int, first_random: int, prob: float):
     """BERT 80/10/10 masking. ids: (B, T) long -> (inputs (B, T), labels (B, T), -100 unmasked).
 
     special: (S,) long ids never selected; random replacements are drawn from
@@ -178,7 +182,7 @@ class Stepper:
     not the result.
     """
 
-    def __init__(self, model, cfg: TrainConfig, steps: int, vocab_size: int, special_ids_: dict, device,
+    def __init__(self, model, cfg: TrainConfig, *, steps: int, vocab_size: int, special_ids_: dict, device,
                  seq_len: int):
         import torch
         from transformers import get_cosine_schedule_with_warmup
@@ -201,8 +205,9 @@ class Stepper:
         import torch
 
         self.model.train()
-        inputs, labels = mlm_mask(batch, self.generator, self.special, self.mask_id,
-                                  self.vocab_size - self.n_special, self.n_special, self.cfg.mask_prob)
+        inputs, labels = mlm_mask(batch, self.generator, special=self.special, mask_id=self.mask_id,
+                                  n_random=self.vocab_size - self.n_special, first_random=self.n_special,
+                                  prob=self.cfg.mask_prob)
         n_masked = (labels != -100).sum().clamp(min=1)
         total = torch.zeros((), device=self.device)
         for micro_inputs, micro_labels in zip(inputs.chunk(self.cfg.grad_accum), labels.chunk(self.cfg.grad_accum)):
@@ -255,11 +260,11 @@ def device_batches(rows: np.ndarray, order: np.ndarray, device):
         yield batch.to(device, non_blocking=True).long()
 
 
-def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoints: Checkpoints | None = None,
-              start: int = 0, curve: list[dict] | None = None, *, snapshots: Snapshots | None = None) -> list[dict]:
+def run_steps(stepper: Stepper, batches, *, steps: int, step_tokens: int, state: TrainingState | None = None,
+              start: int = 0, curve: list[dict] | None = None, snapshots: Snapshots | None = None) -> list[dict]:
     """Run the optimiser steps from `start`; return the training curve, one row per `log_every`
     steps (the loss is read from the GPU only then: reading it every step would synchronise).
-    With `checkpoints`, save the whole state when one is due and stop after a signal; with
+    With `state`, save the whole training state when it is due and stop after a signal; with
     `snapshots`, save the model after each of its steps (before any state saved at that step)."""
     import torch
 
@@ -273,12 +278,13 @@ def run_steps(stepper: Stepper, batches, steps: int, step_tokens: int, checkpoin
         if (step + 1) % log_every == 0 or step + 1 == steps:
             n, now = (step % log_every) + 1, time.perf_counter()
             curve.append({"step": step + 1, "tokens": (step + 1) * step_tokens, "loss": window_loss.item() / n,
-                          "lr": stepper.scheduler.get_last_lr()[0], "tokens_per_s": n * step_tokens / (now - window_start)})
+                          "lr": stepper.scheduler.get_last_lr()[0],
+                          "tokens_per_s": n * step_tokens / (now - window_start)})
             window_start, window_loss = now, torch.zeros((), device=stepper.device)
             log.info("step %d/%d loss %.4f lr %.2e %.0f tokens/s", step + 1, steps, curve[-1]["loss"],
                      curve[-1]["lr"], curve[-1]["tokens_per_s"])
-            if checkpoints is not None and step + 1 < steps and checkpoints.due(step + 1):
-                checkpoints.save(stepper, step + 1, curve)
+            if state is not None and step + 1 < steps and state.due(step + 1):
+                state.save(stepper, step + 1, curve)
     return curve
 
 
@@ -335,82 +341,14 @@ def _link_or_copy(src, dst) -> None:
         shutil.copy2(src, dst)
 
 
-class Interrupted(SystemExit):
-    """Training stopped after a signal, its state saved; a rerun resumes."""
-
-
-class Checkpoints:
-    """The training state of one member, saved every `every_steps` steps (0: never by count),
-    every `every_minutes` minutes, and at once on SIGTERM or SIGUSR1 (what SLURM sends before
-    a time limit or preemption), after which training stops (Interrupted). A rerun resumes
-    from the file when its fingerprint (model and training config, steps, the tokens' and the
-    tokenizer's sha256) matches; otherwise it starts afresh. Writes are atomic, so a kill at
-    any moment leaves the previous checkpoint or the new one, never half of one."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-
-    def __init__(self, path, fingerprint: dict, every_steps: int = 0, every_minutes: float = 30.0):
-        self.path, self.fingerprint = Path(path), fingerprint
-        self.every_steps, self.every_seconds = every_steps, every_minutes * 60
-        self.last, self.last_step = time.monotonic(), 0
-        self.signalled: int | None = None
-
-    def __enter__(self):
-        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _on_signal(self, signum, frame):
-        self.signalled = signum
-        log.warning("received %s: saving the training state at the end of this step", signal.Signals(signum).name)
-
-    def due(self, step: int) -> bool:
-        by_count = self.every_steps > 0 and step - self.last_step >= self.every_steps
-        return self.signalled is not None or by_count or time.monotonic() - self.last >= self.every_seconds
-
-    def save(self, stepper: Stepper, step: int, curve: list[dict]) -> None:
-        import torch
-
-        with atomic_path(self.path) as tmp:
-            torch.save({"fingerprint": self.fingerprint, "step": step, "curve": curve,
-                        "state": stepper.state_dict()}, tmp)
-        self.last, self.last_step = time.monotonic(), step
-        log.info("saved the training state at step %d to %s", step, self.path)
-        if self.signalled is not None:
-            raise Interrupted(f"stopped by {signal.Signals(self.signalled).name} at step {step}; "
-                              f"the state is in {self.path}, and a rerun resumes from it")
-
-    def resume(self, stepper: Stepper) -> tuple[int, list[dict]]:
-        """Load the saved state into `stepper`: (first step to run, curve so far); (0, []) if none."""
-        import torch
-
-        if not self.path.is_file():
-            return 0, []
-        saved = torch.load(self.path, map_location=stepper.device, weights_only=False)
-        if saved["fingerprint"] != self.fingerprint:
-            log.warning("%s belongs to another configuration or data; starting afresh", self.path)
-            return 0, []
-        stepper.load_state_dict(saved["state"])
-        self.last_step = saved["step"]
-        log.info("resuming from step %d (%s)", saved["step"], self.path)
-        return saved["step"], saved["curve"]
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: ModelConfig,
-              cfg: TrainConfig, threads: int = 1, token_stats=None, checkpoint=None, *,
-              snapshots_out=None, snapshots_staging=None) -> dict:
-    """Train one member; write a from_pretrained checkpoint and its training curve.
+def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: ModelConfig, cfg: TrainConfig,
+              threads: int = 1, token_stats=None, state=None, snapshots_out=None, snapshots_staging=None) -> dict:
+    """Train one member; write it as a model folder that from_pretrained loads, and its training curve.
     token_stats: the encode rule's JSON for the training rows (needed by budget as_paper).
-    checkpoint: where to keep the training state (Checkpoints); a rerun resumes from it.
+    state: the file of the training state (training_state.TrainingState); a rerun resumes from it.
     snapshots_out: a folder for the cfg.snapshots snapshots (Snapshots), written while training
-    into snapshots_staging (beside the checkpoint, so they survive an interruption; default: a
-    temporary folder beside snapshots_out)."""
+    into snapshots_staging (beside the training state, so they survive an interruption; default:
+    a temporary folder beside snapshots_out)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -423,16 +361,17 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     steps = n_steps(cfg, rows.shape[1], token_budget(cfg, stats))
     order = batch_order(len(rows), cfg.batch_size, steps, cfg.data_seed)
     model = build_model(model_cfg, tok.get_vocab_size(), ids["[PAD]"], cfg.seed).to(device)
-    stepper = Stepper(model, cfg, steps, tok.get_vocab_size(), ids, device, rows.shape[1])
+    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), special_ids_=ids, device=device,
+                      seq_len=rows.shape[1])
 
     step_tokens = cfg.batch_size * rows.shape[1]
     digests = {"tokens_sha256": sha256sum(tokens_path), "tokenizer_sha256": sha256sum(tokenizer_path)}
-    checkpoints = None
+    training_state = None
     first, curve = 0, []
-    if checkpoint is not None:
+    if state is not None:
         fingerprint = {"model": asdict(model_cfg), "train": asdict(cfg), "steps": steps, **digests}
-        checkpoints = Checkpoints(checkpoint, fingerprint, cfg.checkpoint_steps, cfg.checkpoint_minutes)
-        first, curve = checkpoints.resume(stepper)
+        training_state = TrainingState(state, fingerprint, cfg.state_steps, cfg.state_minutes)
+        first, curve = training_state.resume(stepper)
     snapshots = None
     if snapshots_out is not None:
         describe = {"seed": cfg.seed, "steps": steps, **digests, "model": asdict(model_cfg), "train": asdict(cfg)}
@@ -440,9 +379,9 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
                               ids["[PAD]"], tokenizer_path, describe)
         snapshots.start(first)
     start = time.perf_counter()
-    with BusySampler(device) as busy, (checkpoints or contextlib.nullcontext()):
-        curve = run_steps(stepper, device_batches(rows, order[first:], device), steps, step_tokens,
-                          checkpoints, first, curve, snapshots=snapshots)
+    with BusySampler(device) as busy, (training_state or contextlib.nullcontext()):
+        curve = run_steps(stepper, device_batches(rows, order[first:], device), steps=steps, step_tokens=step_tokens,
+                          state=training_state, start=first, curve=curve, snapshots=snapshots)
     seconds = time.perf_counter() - start
     summary = {
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
@@ -456,11 +395,12 @@ def train_mlm(tokens_path, tokenizer_path, out_dir, curve_path, model_cfg: Model
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
                     summary["masked_dropped"])
-    _save(model, ids["[PAD]"], tokenizer_path, out_dir, curve_path, curve, summary)
+    _save(model, pad_id=ids["[PAD]"], tokenizer_path=tokenizer_path, out_dir=out_dir, curve_path=curve_path,
+          curve=curve, summary=summary)
     if snapshots is not None:
         snapshots.publish(snapshots_out)
-    if checkpoints is not None:
-        checkpoints.remove()
+    if training_state is not None:
+        training_state.remove()
     if snapshots is not None:  # after the state: a kill in between resumes with every snapshot kept
         snapshots.remove()
     return summary
@@ -474,13 +414,13 @@ def _staging(out, staging) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{Path(out).name}.", dir=Path(out).parent))
 
 
-def _save(model, pad_id, tokenizer_path, out_dir, curve_path, curve, summary) -> None:
+def _save(model, *, pad_id, tokenizer_path, out_dir, curve_path, curve, summary) -> None:
     import pandas as pd
 
     with atomic_path(out_dir, directory=True) as tmp:
         save_pretrained(model, pad_id, tmp)
         shutil.copyfile(tokenizer_path, Path(tmp) / "tokenizer.json")
-        (Path(tmp) / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (Path(tmp) / MEMBER_RECORD).write_text(json.dumps(summary, indent=2) + "\n")
     with atomic_path(curve_path) as tmp:
         pd.DataFrame(curve).to_csv(tmp, sep="\t", index=False)
     log.info("saved %s after %d steps (%.1f s)", os.fspath(out_dir), summary["steps"], summary["seconds"])

@@ -1,12 +1,16 @@
+# Imported models (a condition's `imported:` Hugging Face folders, trained elsewhere):
+# checked and copied in instead of trained, then analysed like the members trained here.
+
+
 rule import_tokenizer:
     input:
-        checkpoint_folders,
+        of_condition(PLAN.imported_folders),
     output:
         "results/tokenizers/{condition}.json",
     log:
         "results/logs/import_tokenizer/{condition}.log",
     wildcard_constraints:
-        condition=_names(IMPORTED),
+        condition=alternatives(PLAN.imported),
     conda:
         "../envs/extract.yaml"
     script:
@@ -15,16 +19,16 @@ rule import_tokenizer:
 
 rule import_model:
     input:
-        checkpoint_folder,
+        imported_folder,
     output:
         directory("results/models/{condition}/seed{seed}"),
     log:
         "results/logs/import_model/{condition}/seed{seed}.log",
     wildcard_constraints:
-        condition=_names(IMPORTED),
+        condition=alternatives(PLAN.imported),
     conda:
         "../envs/extract.yaml"
     params:
-        seq_len=config["encode"]["seq_len"],
+        encode=settings("encode"),
     script:
         "../scripts/import_model.py"

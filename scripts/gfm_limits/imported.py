@@ -1,6 +1,6 @@
-"""Analyse trained BERT checkpoints from elsewhere with the same extract, stats and figures.
+"""Imported models: BERTs trained elsewhere, analysed with the same extract, stats and figures.
 
-A condition with `checkpoints` (config/schema.yaml) names Hugging Face
+A condition with `imported` (config/schema.yaml) names Hugging Face
 BertForMaskedLM folders, one per ensemble member (for example the paper's
 released mrochk/bert-90M-dna-bpe-{1..5}, downloaded with
 `huggingface-cli download REPO --local-dir DIR`). Each folder must hold
@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from gfm_limits.files import InputError, atomic_path, sha256sum
-from gfm_limits.layout import SPECIAL_TOKENS
+from gfm_limits.layout import MEMBER_RECORD, SPECIAL_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def check_tokenizer(path: Path) -> None:
     from tokenizers import Tokenizer
 
     if not path.is_file():
-        raise InputError(f"{path}: no tokenizer.json in the checkpoint folder")
+        raise InputError(f"{path}: no tokenizer.json in the model folder")
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as err:  # the library raises a bare Exception for any malformed file
@@ -51,7 +51,7 @@ def import_tokenizer(folders: list[str], out) -> None:
         check_tokenizer(path)
     digests = {str(p): sha256sum(p) for p in paths}
     if len(set(digests.values())) > 1:
-        raise InputError(f"the checkpoints of one condition must share one tokenizer; they differ: {digests}")
+        raise InputError(f"the imported models of one condition must share one tokenizer; they differ: {digests}")
     with atomic_path(out) as tmp:
         shutil.copyfile(paths[0], tmp)
 
@@ -65,24 +65,25 @@ def import_member(folder, out_dir, seq_len: int) -> None:
     folder = Path(folder)
     config = folder / "config.json"
     if not config.is_file():
-        raise InputError(f"{folder}: no config.json; expected a Hugging Face BertForMaskedLM checkpoint folder")
+        raise InputError(f"{folder}: no config.json; expected a Hugging Face BertForMaskedLM model folder")
     kind = json.loads(config.read_text()).get("model_type")
     if kind != "bert":
-        raise InputError(f"{config}: model_type {kind!r}; only BERT checkpoints (model_type 'bert') can be read")
+        raise InputError(f"{config}: model_type {kind!r}; only BERT models (model_type 'bert') can be read")
     check_tokenizer(folder / "tokenizer.json")
     try:
         hf = BertForMaskedLM.from_pretrained(str(folder))
     except (OSError, ValueError) as err:
-        raise InputError(f"{folder}: transformers could not load the checkpoint ({err})") from err
+        raise InputError(f"{folder}: transformers could not load the model ({err})") from err
     if hf.config.max_position_embeddings < seq_len:
         raise InputError(f"{config}: max_position_embeddings {hf.config.max_position_embeddings} is below "
                          f"encode.seq_len {seq_len}; lower encode.seq_len")
     model = from_hf(hf)
     record = {"imported_from": str(folder.resolve()),
-              "files": {p.name: sha256sum(p) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")},
+              "files": {p.name: sha256sum(p) for p in sorted(folder.iterdir())
+                        if p.is_file() and not p.name.startswith(".")},
               "model": {k: getattr(model.cfg, k) for k in model.cfg.__dataclass_fields__}}
     with atomic_path(out_dir, directory=True) as tmp:
         save_pretrained(model, hf.config.pad_token_id or 0, tmp)
         shutil.copyfile(folder / "tokenizer.json", Path(tmp) / "tokenizer.json")
-        (Path(tmp) / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+        (Path(tmp) / MEMBER_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     log.info("imported %s (%d layers, hidden %d)", folder, model.cfg.num_layers, model.cfg.hidden_size)

@@ -1,12 +1,12 @@
-"""Checkpoints trained elsewhere: what a folder must hold, and clear errors when it does not."""
+"""Imported models (trained elsewhere): what a folder must hold, and clear errors when it does not."""
 
 import json
 
 import pytest
 
 from gfm_limits import tokenizer as tk
-from gfm_limits.checkpoints import check_tokenizer, import_member, import_tokenizer
 from gfm_limits.files import InputError
+from gfm_limits.imported import check_tokenizer, import_member, import_tokenizer
 from gfm_limits.model import ModelConfig, build_model, save_pretrained
 
 TINY = ModelConfig(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, max_position=32)
@@ -21,7 +21,7 @@ def folder(tmp_path):
     return out
 
 
-def test_a_checkpoint_folder_is_imported_with_its_origin(folder, tmp_path):
+def test_an_imported_model_folder_keeps_its_origin(folder, tmp_path):
     import_member(folder, tmp_path / "out", seq_len=32)
     record = json.loads((tmp_path / "out/training.json").read_text())
     assert record["imported_from"] == str(folder.resolve()) and "model.safetensors" in record["files"]
