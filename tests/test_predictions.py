@@ -52,7 +52,7 @@ def test_eval_masks_skip_special_tokens_and_are_two_independent_draws(tmp_path):
     rows[:5, 30:] = 0  # padded tails
     np.save(tmp_path / "tokens.npy", rows)
     make_eval_masks(tmp_path / "tokens.npy", tokenizer, tmp_path / "masks.npz", n_sequences=20, mask_fraction=0.1,
-                    fisher_fraction=0.15, seed=3)
+                    fisher_mask_fraction=0.15, mask_seed=3)
     masks = np.load(tmp_path / "masks.npz")
     np.testing.assert_array_equal(masks["rows"], rows[:20])
     ordinary = rows[:20] >= 5
@@ -61,7 +61,7 @@ def test_eval_masks_skip_special_tokens_and_are_two_independent_draws(tmp_path):
         expected = [max(1, round(fraction * n)) for n in ordinary.sum(axis=1)]
         assert masks[name].sum(axis=1).tolist() == expected, name
     make_eval_masks(tmp_path / "tokens.npy", tokenizer, tmp_path / "again.npz", n_sequences=20, mask_fraction=0.1,
-                    fisher_fraction=0.15, seed=3)
+                    fisher_mask_fraction=0.15, mask_seed=3)
     again = np.load(tmp_path / "again.npz")
     assert all(np.array_equal(masks[k], again[k]) for k in ("rows", "predict", "fisher"))
 
