@@ -29,9 +29,10 @@ def extracted(request, tmp_path):
     rows[2, 8:] = [3, 0, 0, 0]  # a short document, padded
     np.save(tmp_path / "tokens.npy", rows)
     make_eval_masks(tmp_path / "tokens.npy", member / "tokenizer.json", tmp_path / "masks.npz", n_sequences=7,
-                    mask_fraction=0.25, fisher_fraction=0.3, seed=1)
+                    mask_fraction=0.25, fisher_mask_fraction=0.3, mask_seed=1)
     out = {name: tmp_path / name for name in ("p.npz", "e.npy", "f.tsv", "fpe.tsv", "rows.npz")}
-    extract_member(member, tmp_path / "masks.npz", BATCH, out["p.npz"], out["e.npy"], out["f.tsv"],
+    extract_member(member, tmp_path / "masks.npz", batch_size=BATCH, predictions_out=out["p.npz"],
+                   embeddings_out=out["e.npy"], fisher_out=out["f.tsv"],
                    fisher_per_example_out=out["fpe.tsv"], fisher_rows_out=out["rows.npz"], n_hidden=N_HIDDEN)
     return BertForMaskedLM.from_pretrained(member).eval(), dict(np.load(tmp_path / "masks.npz")), out
 
