@@ -200,3 +200,20 @@ def test_a_condition_without_context_gain_is_named():
     with pytest.raises(ValueError, match="'dna' has no context_gain_bits"):
         findings(replicates, estimates, {c: {} for c in replicates}, comparisons=[("dna", "text")], k=10, top_p=1.0,
                  level=0.95, min_context_bits=0.5)
+
+
+def test_masks_of_other_positions_are_named(conditions, tmp_path):
+    from gfm_limits.stats import masked_rows
+
+    _, made = conditions
+    mask = dict(made["text"]["masks"])
+    row_of, n_rows = masked_rows(_saved(mask, tmp_path / "same.npz"), made["text"]["targets"])
+    assert n_rows == ROWS and np.array_equal(row_of, np.nonzero(mask["predict"])[0]) and len(row_of) == M
+    mask["predict"] = np.roll(mask["predict"], 1, axis=1)  # as many positions, other ones
+    with pytest.raises(ValueError, match="other.npz: its masked positions .* rerun extract"):
+        masked_rows(_saved(mask, tmp_path / "other.npz"), made["text"]["targets"])
+
+
+def _saved(arrays: dict, path: Path) -> str:
+    np.savez(path, **arrays)
+    return str(path)

@@ -268,3 +268,15 @@ def test_the_findings_refer_to_registered_statistics_by_key():
         headline.Finding("a finding named by its name, not its key", "js_p1", "greater")
     assert headline.Finding("x", "js", "less").claim == "DNA < text"
     assert headline.Finding("x", "js", "greater").claim == "DNA > text"
+
+
+def test_evidence_sums_positions_by_row_and_checks_the_fisher_rows():
+    positions = {1: {"accuracy": np.array([1.0, 0.0, 1.0])}, 2: {"accuracy": np.array([0.0, 0.0, 1.0])}}
+    pairs = {(1, 2): {"disagreement": np.array([1.0, 0.0, 0.0])}}
+    rows = {"total": np.ones((2, 2))}
+    evidence = headline.Evidence.gather(positions, pairs, rows, row_of=np.array([0, 0, 1]), n_rows=2)
+    np.testing.assert_array_equal(evidence.positions["accuracy"], [[1.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(evidence.pairs["disagreement"][(0, 1)], [1.0, 0.0])
+    np.testing.assert_array_equal(evidence.counts, [2.0, 1.0])
+    with pytest.raises(ValueError, match=r"per-example Fisher has \[2\] rows, the predictions' masks 3"):
+        headline.Evidence.gather(positions, pairs, rows, row_of=np.array([0, 0, 1]), n_rows=3)
