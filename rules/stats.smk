@@ -11,6 +11,7 @@ rule stats:
         fisher_rows=member_files(
             "results/extract/{condition}/seed{seed}/fisher_rows.npz"
         ),
+        masks="results/extract/{condition}/masks.npz",
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
     output:
         **PLAN.table_outputs(),

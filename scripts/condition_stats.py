@@ -11,6 +11,6 @@ by_seed = {name: dict(zip(snakemake.params.seeds, getattr(snakemake.input, name)
            for name in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
 condition_stats(predictions=by_seed["predictions"], embeddings=by_seed["embeddings"], fishers=by_seed["fisher"],
                 fishers_per_example=by_seed["fisher_per_example"], fisher_rows=by_seed["fisher_rows"],
-                train_tokens=snakemake.input.tokens, out={t: getattr(snakemake.output, t) for t in TABLES},
-                replicates_out=snakemake.output.replicates, cfg=StatsConfig(**snakemake.params.stats),
-                condition=snakemake.wildcards.condition)
+                masks=snakemake.input.masks, train_tokens=snakemake.input.tokens,
+                out={t: getattr(snakemake.output, t) for t in TABLES}, replicates_out=snakemake.output.replicates,
+                cfg=StatsConfig(**snakemake.params.stats), condition=snakemake.wildcards.condition)

@@ -12,7 +12,7 @@ import pandas as pd
 from gfm_limits.layout import TABLES
 from gfm_limits.stats import StatsConfig, condition_stats
 
-V, M, ROWS = 12, 80, 20  # vocabulary (ids 0..4 special), masked positions, held-out rows of the per-example Fisher
+V, M, ROWS, T = 12, 80, 20, 10  # vocabulary (ids 0..4 special), masked positions, held-out rows, tokens per row
 GROUPS = ["embeddings", "encoder.0", "head"]
 SPLIT = ["word_input", "word_decoder"]
 
@@ -29,17 +29,33 @@ def baselines_table() -> pd.DataFrame:
                          "bits_per_char": [0.7, 0.6, 0.5]})
 
 
+def masks(targets: np.ndarray) -> dict[str, np.ndarray]:
+    """masks.npz as eval_masks writes it: ROWS rows of T tokens whose masked positions (predict,
+    row-major) hold the targets (M,), 1 to T of them per row, uneven; a fixed draw."""
+    rng = np.random.default_rng(99)
+    predict = np.zeros((ROWS, T), dtype=bool)
+    predict[:, 0] = True  # at least one per row
+    rest = np.flatnonzero(~predict)
+    predict.flat[rng.choice(rest, size=M - ROWS, replace=False)] = True
+    rows = rng.integers(5, V, size=(ROWS, T)).astype(np.uint16)
+    rows[predict] = targets
+    return {"rows": rows, "predict": predict, "fisher": ~predict}
+
+
 def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsConfig,
                     seeds=(1, 2, 3), hidden_rows: int = M) -> dict:
     """A condition's files and stats tables from synthetic members: sharp = 0 predicts the unigram
     model of the training tokens (no context), sharp > 0 puts extra logit on the target (context
     used). The per-example Fisher table holds the column means of the rows file, as extract writes
-    them. Returns what was written (by seed) and condition_stats' tables."""
+    them; the masks (`masks`) are the condition's. Returns what was written (by seed), the masks
+    and condition_stats' tables."""
     directory.mkdir(parents=True)
     tokens = rng.choice(np.arange(5, V), size=600, p=np.linspace(3, 1, V - 5) / np.linspace(3, 1, V - 5).sum())
     np.save(directory / "train.npy", tokens)
     targets = rng.choice(np.arange(5, V), size=M)
     unigram = unigram_by_hand(tokens)
+    mask = masks(targets)
+    np.savez(directory / "masks.npz", **mask)
     files = {k: {} for k in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
     data = {k: {} for k in ("probs", "hidden", "embeddings", "fisher", "fisher_per_example", "rows")}
     for seed in seeds:
@@ -67,8 +83,8 @@ def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsCon
             files[k][seed] = str(member[k].with_suffix(ext))
     tables = condition_stats(predictions=files["predictions"], embeddings=files["embeddings"], fishers=files["fisher"],
                              fishers_per_example=files["fisher_per_example"], fisher_rows=files["fisher_rows"],
-                             train_tokens=str(directory / "train.npy"),
+                             masks=str(directory / "masks.npz"), train_tokens=str(directory / "train.npy"),
                              out={t: str(directory / f"{t}.tsv") for t in TABLES},
                              replicates_out=str(directory / "replicates.npz"), cfg=cfg, condition=name)
     baselines_table().to_csv(directory / "baselines.tsv", sep="\t", index=False)
-    return {"tokens": tokens, "targets": targets, "tables": tables, **data}
+    return {"tokens": tokens, "targets": targets, "masks": mask, "tables": tables, **data}

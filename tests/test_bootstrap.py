@@ -161,3 +161,62 @@ def test_draws_are_reproducible_and_in_range():
     assert bs.draws(5, None, 50, seed=13).examples is None
     with pytest.raises(ValueError):
         bs.Draws(seeds=np.array([[0, 3]]), examples=None)
+
+
+def test_row_sums_by_hand():
+    # positions 0, 1 in row 0, none in row 1, positions 2, 3, 4 in row 2
+    values = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [10.0, 20.0, 30.0, 40.0, 50.0]])
+    row_of = np.array([0, 0, 2, 2, 2])
+    np.testing.assert_allclose(bs.row_sums(values, row_of, 3), [[3.0, 0.0, 12.0], [30.0, 0.0, 120.0]])
+    np.testing.assert_allclose(bs.row_sums(np.ones((1, 5)), row_of, 3), [[2.0, 0.0, 3.0]])
+    with pytest.raises(ValueError, match="row_of"):
+        bs.row_sums(values, np.array([0, 0, 2, 2, 3]), 3)
+
+
+def _positions_of(rows, row_of):
+    """Every masked position of the drawn rows, a row drawn twice listed twice."""
+    return np.concatenate([np.flatnonzero(row_of == r) for r in rows]).astype(int)
+
+
+def test_member_mean_by_rows_matches_loop_over_the_drawn_rows_positions():
+    rng = np.random.default_rng(14)
+    s, n_rows = 4, 12
+    row_of = np.sort(rng.integers(0, n_rows, size=50))  # uneven counts, some rows may have none
+    x = rng.normal(size=(s, row_of.size))  # (S, M) per position
+    counts = np.bincount(row_of, minlength=n_rows)
+    d = bs.draws(s, n_rows, 300, seed=15)
+    expected = []
+    for members, rows in zip(d.seeds, d.examples):
+        at = _positions_of(rows, row_of)
+        expected.append(np.mean([x[m, at].mean() for m in members]) if at.size else np.nan)
+    ours = bs.member_mean(bs.row_sums(x, row_of, n_rows), d, counts)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+    # on all rows once: the mean over every position
+    once = bs.Draws(seeds=np.arange(s)[None, :], examples=np.arange(n_rows)[None, :])
+    assert bs.member_mean(bs.row_sums(x, row_of, n_rows), once, counts)[0] == pytest.approx(x.mean())
+
+
+def test_pair_mean_by_rows_matches_loop_over_the_drawn_rows_positions():
+    rng = np.random.default_rng(16)
+    s, n_rows = 4, 10
+    row_of = np.repeat(np.arange(n_rows), rng.integers(1, 6, size=n_rows))
+    values = {(i, j): rng.normal(size=row_of.size) for i in range(s) for j in range(i + 1, s)}
+    d = bs.draws(s, n_rows, 200, seed=17)
+    expected = []
+    for members, rows in zip(d.seeds, d.examples):
+        at = _positions_of(rows, row_of)
+        terms = [values[(min(members[a], members[b]), max(members[a], members[b]))][at].mean()
+                 for a in range(s) for b in range(a + 1, s) if members[a] != members[b]]
+        expected.append(np.mean(terms) if terms else np.nan)
+    sums = {p: bs.row_sums(v[None, :], row_of, n_rows)[0] for p, v in values.items()}
+    ours = bs.pair_mean(sums, d, np.bincount(row_of, minlength=n_rows))
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+
+
+def test_rows_without_positions_give_nan_replicates():
+    d = bs.Draws(seeds=np.array([[0, 1], [1, 0]]), examples=np.array([[1, 1], [0, 1]]))
+    sums, counts = np.array([[4.0, 0.0], [2.0, 0.0]]), np.array([2.0, 0.0])  # row 1 has no masked position
+    reps = bs.member_mean(sums, d, counts)
+    assert np.isnan(reps[0]) and reps[1] == pytest.approx((2.0 + 1.0) / 2)
+    with pytest.raises(ValueError, match="counts"):
+        bs.member_mean(sums, d, np.array([1.0, -1.0]))

@@ -15,7 +15,7 @@ from gfm_limits import metrics
 from gfm_limits.confidence import NOT_INTERPRETABLE, findings, uses_context
 from gfm_limits.layout import TABLES
 from gfm_limits.stats import StatsConfig, summarize, training_unigram
-from synthetic import M, unigram_by_hand, write_condition
+from synthetic import ROWS, M, unigram_by_hand, write_condition
 
 from conftest import ROOT
 
@@ -60,13 +60,16 @@ def test_context_gain_interval_matches_a_loop_over_the_draws(conditions):
         # (S, M) by hand: log2 p(target) - log2 q(target)
         gain = np.stack([np.log2(data["probs"][s][np.arange(M), data["targets"]].astype(np.float64))
                          - np.log2(unigram[data["targets"]]) for s in SEEDS])
-        d = bs.draws(len(SEEDS), M, N_BOOT, zlib.crc32(name.encode()))  # the condition's draws
-        loop = np.array([np.mean([gain[s, d.examples[b]].mean() for s in d.seeds[b]]) for b in range(N_BOOT)])
+        d = bs.draws(len(SEEDS), ROWS, N_BOOT, zlib.crc32(name.encode()))  # the condition's row draws
+        row_of = np.nonzero(data["masks"]["predict"])[0]  # (M,) the row of each masked position
+        # each replicate: the mean over every masked position of the drawn rows, a row drawn twice counted twice
+        loop = np.array([np.mean([gain[s, np.concatenate([np.flatnonzero(row_of == r) for r in d.examples[b]])].mean()
+                                  for s in d.seeds[b]]) for b in range(N_BOOT)])
         np.testing.assert_allclose(np.load(root / name / "replicates.npz")["context_gain_bits"], loop, rtol=1e-9)
         ci = pd.read_csv(root / name / "ci.tsv", sep="\t").set_index("statistic").loc["context_gain_bits"]
         assert ci["estimate"] == pytest.approx(gain.mean(), rel=1e-6)
         assert [ci["ci_low"], ci["ci_high"]] == pytest.approx(np.percentile(loop, [2.5, 97.5]), rel=1e-6)
-        assert ci["resampled"] == "members+positions"
+        assert ci["resampled"] == "members+rows"
 
 
 def test_summary_reads_the_tables_at_the_paths_it_is_given(conditions, tmp_path):
@@ -174,7 +177,8 @@ def test_interpretable_needs_the_text_models_to_use_context(text_gain, noise, in
     replicates = {"dna": _replicates(0.0, 0.01, rng), "text": _replicates(text_gain, noise, rng)}
     replicates["dna"]["kl_uniform_bits"] -= 1.0  # DNA nearer uniform: the claim holds
     estimates = {c: {k: float(np.mean(v)) for k, v in r.items()} for c, r in replicates.items()}
-    table = findings(replicates, estimates, comparisons=[("dna", "text")], k=10, top_p=1.0, level=0.95,
+    members = {c: {"kl_uniform_bits": rng.normal(size=3)} for c in replicates}
+    table = findings(replicates, estimates, members, comparisons=[("dna", "text")], k=10, top_p=1.0, level=0.95,
                      min_context_bits=0.5)
     row = table.iloc[0]
     assert len(table) == 1 and row["holds"] and row["interpretable"] == interpretable
@@ -194,5 +198,22 @@ def test_a_condition_without_context_gain_is_named():
     replicates = {c: {"kl_uniform_bits": np.zeros(10)} for c in ("dna", "text")}
     estimates = {c: {"kl_uniform_bits": 0.0} for c in ("dna", "text")}
     with pytest.raises(ValueError, match="'dna' has no context_gain_bits"):
-        findings(replicates, estimates, comparisons=[("dna", "text")], k=10, top_p=1.0, level=0.95,
-                 min_context_bits=0.5)
+        findings(replicates, estimates, {c: {} for c in replicates}, comparisons=[("dna", "text")], k=10, top_p=1.0,
+                 level=0.95, min_context_bits=0.5)
+
+
+def test_masks_of_other_positions_are_named(conditions, tmp_path):
+    from gfm_limits.stats import masked_rows
+
+    _, made = conditions
+    mask = dict(made["text"]["masks"])
+    row_of, n_rows = masked_rows(_saved(mask, tmp_path / "same.npz"), made["text"]["targets"])
+    assert n_rows == ROWS and np.array_equal(row_of, np.nonzero(mask["predict"])[0]) and len(row_of) == M
+    mask["predict"] = np.roll(mask["predict"], 1, axis=1)  # as many positions, other ones
+    with pytest.raises(ValueError, match="other.npz: its masked positions .* rerun extract"):
+        masked_rows(_saved(mask, tmp_path / "other.npz"), made["text"]["targets"])
+
+
+def _saved(arrays: dict, path: Path) -> str:
+    np.savez(path, **arrays)
+    return str(path)

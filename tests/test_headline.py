@@ -35,7 +35,8 @@ PACKAGE = ROOT / "scripts" / "gfm_limits"
 @dataclass
 class ByHand:
     """One statistic computed independently: its value per member or pair (in SEEDS / PAIRS order)
-    and what its replicates resample: (S, M) per position, {pair: (M,)} per position, or rows."""
+    and what its replicates resample: (S, M) per position, {pair: (M,)} per position (both resampled
+    by the positions' rows), or the per-example Fisher's rows."""
 
     values: np.ndarray
     positions: np.ndarray | dict | None = None
@@ -125,20 +126,25 @@ def by_hand(data: dict) -> dict[str, ByHand]:
     return out
 
 
-def replicates_by_loop(stat, hand: ByHand, name: str) -> np.ndarray:
-    """The replicates as a loop over the condition's draws (the same seed for every resampling)."""
-    examples = {"members+positions": M, "members": None, "members+rows": ROWS}[stat.resampled]
+def replicates_by_loop(stat, hand: ByHand, name: str, predict: np.ndarray) -> np.ndarray:
+    """The replicates as a loop over the condition's draws (the same seed for every resampling):
+    a statistic at the masked positions is the mean over every masked position of the drawn rows
+    (predict (ROWS, T): each row's masked positions, numbered row by row), a row drawn twice
+    counted twice."""
+    examples = {"members": None, "members+rows": ROWS}[stat.resampled]
     d = bs.draws(len(SEEDS), examples, CFG.bootstrap, zlib.crc32(name.encode()))
+    row_of = [r for r in range(ROWS) for t in range(predict.shape[1]) if predict[r, t]]  # (M,)
     out = []
     for b, members in enumerate(d.seeds):
         ex = None if d.examples is None else d.examples[b]
-        if stat.resampled == "members+rows":
+        at = None if ex is None else [m for r in ex for m in range(M) if row_of[m] == r]  # drawn positions
+        if hand.rows is not None:
             num, den = hand.rows
             out.append(np.mean([num[m, ex].sum() / den[m, ex].sum() for m in members]))
         elif stat.over == "members":
-            out.append(np.mean([hand.positions[m, ex].mean() if ex is not None else hand.values[m] for m in members]))
+            out.append(np.mean([hand.positions[m, at].mean() if ex is not None else hand.values[m] for m in members]))
         else:
-            terms = [hand.positions[min(i, j), max(i, j)][ex].mean() if ex is not None
+            terms = [hand.positions[min(i, j), max(i, j)][at].mean() if ex is not None
                      else hand.values[PAIRS.index((min(i, j), max(i, j)))]
                      for x, i in enumerate(members) for j in members[x + 1:] if i != j]
             out.append(np.mean(terms) if terms else np.nan)
@@ -172,7 +178,8 @@ def test_summary_mean_and_ci_estimate_are_one_number_equal_to_an_independent_com
     assert ci.loc[name, "estimate"] == in_memory[f"{name}_mean"]  # the same function of the same values
     assert ci.loc[name, "resampled"] == stat.resampled
     replicates = np.load(condition["root"] / "cond" / "replicates.npz")[name]
-    np.testing.assert_allclose(replicates, replicates_by_loop(stat, hand, "cond"), rtol=1e-7, atol=1e-12)
+    loop = replicates_by_loop(stat, hand, "cond", condition["data"]["masks"]["predict"])
+    np.testing.assert_allclose(replicates, loop, rtol=1e-7, atol=1e-12)
 
 
 def test_statistics_a_condition_lacks_are_left_out_of_summary_and_intervals(tmp_path):
@@ -261,3 +268,15 @@ def test_the_findings_refer_to_registered_statistics_by_key():
         headline.Finding("a finding named by its name, not its key", "js_p1", "greater")
     assert headline.Finding("x", "js", "less").claim == "DNA < text"
     assert headline.Finding("x", "js", "greater").claim == "DNA > text"
+
+
+def test_evidence_sums_positions_by_row_and_checks_the_fisher_rows():
+    positions = {1: {"accuracy": np.array([1.0, 0.0, 1.0])}, 2: {"accuracy": np.array([0.0, 0.0, 1.0])}}
+    pairs = {(1, 2): {"disagreement": np.array([1.0, 0.0, 0.0])}}
+    rows = {"total": np.ones((2, 2))}
+    evidence = headline.Evidence.gather(positions, pairs, rows, row_of=np.array([0, 0, 1]), n_rows=2)
+    np.testing.assert_array_equal(evidence.positions["accuracy"], [[1.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(evidence.pairs["disagreement"][(0, 1)], [1.0, 0.0])
+    np.testing.assert_array_equal(evidence.counts, [2.0, 1.0])
+    with pytest.raises(ValueError, match=r"per-example Fisher has \[2\] rows, the predictions' masks 3"):
+        headline.Evidence.gather(positions, pairs, rows, row_of=np.array([0, 0, 1]), n_rows=3)

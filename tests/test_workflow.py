@@ -77,6 +77,8 @@ def test_intervals_findings_bands_cka_and_baselines(run):
         # every one of the 200 replicates counts, but for a pair statistic those that drew one of
         # the 2 members twice (about half) have no pair
         assert ci.loc["kl_uniform_bits", "n_boot"] == 200 and 0 < ci.loc["js_p1", "n_boot"] < 200
+        # positions are resampled by their held-out row, the per-example Fisher by its rows
+        assert set(ci.loc[["kl_uniform_bits", "js_p1", "fisher_pe_share_embeddings"], "resampled"]) == {"members+rows"}
         # bands: the position-weighted mean of a member's per-band cross-entropy is its overall one
         bands = pd.read_csv(root / f"results/stats/{condition}/bands.tsv", sep="\t")
         ce = bands[bands["statistic"] == "cross_entropy_bits"]
@@ -98,6 +100,14 @@ def test_intervals_findings_bands_cka_and_baselines(run):
     # a finding holds when the interval of DNA - text lies wholly on its claimed side of 0
     less = findings["claim"] == "DNA < text"
     assert (findings["holds"] == np.where(less, findings["ci_high"] < 0, findings["ci_low"] > 0)).all()
+    # beside it the bootstrap's sign probability, and Cohen's d for the statistics over members only
+    assert findings["p_value"].between(1 / 200, 1).all()
+    from gfm_limits.headline import STATISTICS
+
+    over_pairs = findings["statistic"].map(lambda name: any(s.over == "pairs" and s.finds([name]) for s in STATISTICS))
+    assert over_pairs.any() and not over_pairs.all()
+    assert findings.loc[over_pairs, "effect_size_d"].isna().all()
+    assert findings.loc[~over_pairs, "effect_size_d"].notna().all()
 
 
 def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):

@@ -1,29 +1,45 @@
-"""Confidence intervals by the Multi-Bootstrap over ensemble members and examples.
+"""Confidence intervals by the Multi-Bootstrap over ensemble members and held-out rows.
 
 Follows Sellam et al., "The MultiBERTs: BERT Reproductions for Robustness
 Analysis" (ICLR 2022), Section 3 and Appendix: each bootstrap replicate
 resamples the ensemble members (seeds) with replacement AND the evaluation
 examples with replacement, jointly; the statistic is recomputed on the
-replicate; the interval is the percentile interval of the replicates.
+replicate; the interval is the percentile interval of the replicates. The
+interval targets the population mean over new members and new examples.
 
-Here every member of a condition is evaluated on the same examples (the shared
-masked positions), so the design is paired: one example draw per replicate is
-shared by all drawn members. Statistics without examples to resample (over the
-vocabulary, or the paper's mini-batch Fisher) resample the members only.
+Here an example is a held-out row (a cluster): the masked positions of one row
+share its context and are correlated, so positions are resampled by their row,
+never one by one (resampling correlated positions as if independent makes the
+interval too narrow: tests/test_coverage.py, bench/coverage.py). Every member
+of a condition is evaluated on the same rows, so the design is paired: one row
+draw per replicate is shared by all drawn members. Statistics without examples
+to resample (over the vocabulary, or the paper's mini-batch Fisher) resample
+the members only.
 
-Replicate statistics, for a replicate with drawn members m_1..m_S and drawn
-examples e_1..e_N:
-- member_mean:  (1/S) sum_s (1/N) sum_n x[m_s, e_n];
-- member_ratio: (1/S) sum_s sum_n num[m_s, e_n] / sum_n den[m_s, e_n];
+The values a replicate resamples are one per unit (`Draws.examples` indexes the
+units): per held-out row, either a statistic's sum over the row's masked
+positions (`row_sums`) with the row's position count beside it (`counts`), or a
+row's own value (the per-example Fisher). For a replicate with drawn members
+m_1..m_S and drawn rows r_1..r_N, a row drawn twice counted twice:
+- member_mean:  (1/S) sum_s [sum_n x[m_s, r_n] / sum_n c[r_n]], x the row sums and
+  c the position counts: the mean over all masked positions of the drawn rows (a
+  ratio of sums); without counts each unit counts once, (1/N) sum_n x[m_s, r_n];
+- member_ratio: (1/S) sum_s sum_n num[m_s, r_n] / sum_n den[m_s, r_n];
 - pair_mean:    the mean, over positions a < b with m_a != m_b, of
-  (1/N) sum_n v[(min, max)(m_a, m_b)][e_n] (pairs of the same member would
+  sum_n v[(min, max)(m_a, m_b)][r_n] / sum_n c[r_n] (pairs of the same member would
   compare a model with itself and are left out; NaN when no pair is left).
+Memory: the draws are (B, R) row indices and the values (S, R) row sums, never
+(B, M) over masked positions. Drawing positions instead of rows (`draws` over M
+units, member_mean without counts) is the position-independent bootstrap, kept
+only to show that it under-covers.
 
 Conditions use independent draws (a different `seed` argument each), so the
 replicates of a difference between conditions are the differences of their
 replicate arrays (`difference_holds`). A claim holds when the whole two-sided
 percentile interval lies on its side (of 0, or of a threshold): at level 0.95
-a one-sided test at 2.5%.
+a one-sided test at 2.5%. Beside it, `sign_p_value` is the bootstrap's
+two-sided sign probability of the difference, as MultiBERTs reports: p =
+2 min(P(diff <= 0), P(diff >= 0)) over the replicates, clipped to [1/B, 1].
 """
 
 from __future__ import annotations
@@ -43,7 +59,8 @@ _DIRECTIONS = ("greater", "less")
 
 @dataclass(frozen=True)
 class Draws:
-    """Bootstrap draws: member indices (B, S) and example indices (B, N) or None."""
+    """Bootstrap draws: member indices (B, S) and example (unit) indices (B, N) or None; the
+    units are held-out rows in the pipeline (positions for the position-independent bootstrap)."""
 
     seeds: np.ndarray  # (B, S) ints in [0, S)
     examples: np.ndarray | None  # (B, N) ints in [0, N), or None: members only
@@ -91,21 +108,26 @@ def draws(n_seeds: int, n_examples: int | None, n_boot: int, seed: int) -> Draws
     return Draws(seeds, rng.integers(0, n_examples, size=(n_boot, n_examples), dtype=dtype))  # (B, N)
 
 
-def _example_means(values: np.ndarray, d: Draws) -> np.ndarray:
-    """Mean of each row of values (K, N) over each replicate's drawn examples: (B, K).
-    Without example draws values is (K,) and is repeated for every replicate."""
+def row_sums(values: np.ndarray, row_of: np.ndarray, n_rows: int) -> np.ndarray:
+    """Sums (K, R) of values (K, M) over the masked positions of each held-out row; row_of (M,)
+    is each position's row in [0, n_rows) (np.nonzero(predict)[0] of the (R, T) mask). The
+    position counts per row are row_sums(np.ones((1, M)), ...)[0]."""
     values = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError("values must be finite")
-    if d.examples is None:
-        if values.ndim != 1:
-            raise ValueError(f"draws without examples need values (K,), got {values.shape}")
-        return np.broadcast_to(values, (d.n_boot, values.shape[0]))
+    row_of = np.asarray(row_of)
+    if values.ndim != 2 or row_of.shape != values.shape[1:]:
+        raise ValueError(f"values must be (K, M) and row_of (M,), got {values.shape} and {row_of.shape}")
+    if row_of.size and (row_of.min() < 0 or row_of.max() >= n_rows):
+        raise ValueError(f"row_of must lie in [0, {n_rows})")
+    flat = (row_of[None, :] + np.arange(values.shape[0])[:, None] * n_rows).ravel()  # (K * M,)
+    return np.bincount(flat, weights=values.ravel(), minlength=values.shape[0] * n_rows).reshape(-1, n_rows)
+
+
+def _drawn_sums(values: np.ndarray, d: Draws) -> np.ndarray:
+    """Sum of each row of values (K, N) over each replicate's drawn units, a unit drawn twice
+    counted twice: (B, K)."""
     n = d.n_examples
-    if values.ndim != 2 or values.shape[1] != n:
-        raise ValueError(f"values must be (K, N={n}), got {values.shape}")
-    # multiplicity of each example in a replicate, then one matrix product; avoids
-    # gathering a (B, K, N) array
+    # multiplicity of each unit in a replicate, then one matrix product; avoids gathering a
+    # (B, K, N) array
     chunk = max(1, _BLOCK // n)
     out = np.empty((d.n_boot, values.shape[0]))
     for start in range(0, d.n_boot, chunk):
@@ -113,8 +135,32 @@ def _example_means(values: np.ndarray, d: Draws) -> np.ndarray:
         c = idx.shape[0]
         flat = (idx + (np.arange(c, dtype=np.int64) * n)[:, None]).ravel()
         counts = np.bincount(flat, minlength=c * n).reshape(c, n)  # (c, N)
-        out[start:start + c] = counts @ values.T / n  # (c, K)
+        out[start:start + c] = counts @ values.T  # (c, K)
     return out
+
+
+def _unit_means(values: np.ndarray, d: Draws, counts: np.ndarray | None = None) -> np.ndarray:
+    """Per row of values (K, N), each replicate's sum over its drawn units divided by the drawn
+    units' counts (N,) summed, or by N without counts: (B, K); NaN where the drawn counts sum
+    to 0. Without unit draws values is (K,) and is repeated for every replicate."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values must be finite")
+    if d.examples is None:
+        if values.ndim != 1 or counts is not None:
+            raise ValueError(f"draws without examples need values (K,) and no counts, got {values.shape}")
+        return np.broadcast_to(values, (d.n_boot, values.shape[0]))
+    n = d.n_examples
+    if values.ndim != 2 or values.shape[1] != n:
+        raise ValueError(f"values must be (K, N={n}), got {values.shape}")
+    if counts is None:
+        return _drawn_sums(values, d) / n
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.shape != (n,) or not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError(f"counts must be (N={n},), finite and >= 0, got {counts.shape}")
+    sums = _drawn_sums(np.vstack([values, counts[None, :]]), d)  # (B, K + 1): the counts last
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sums[:, -1:] > 0, sums[:, :-1] / sums[:, -1:], np.nan)
 
 
 def _check_members(values: np.ndarray, d: Draws, name: str) -> None:
@@ -122,11 +168,13 @@ def _check_members(values: np.ndarray, d: Draws, name: str) -> None:
         raise ValueError(f"{name} must have one row per member (S={d.n_seeds}), got {np.shape(values)}")
 
 
-def member_mean(values: np.ndarray, d: Draws) -> np.ndarray:
-    """Replicates (B,) of the mean over members of the mean over examples.
-    values: (S, N) per member per example, or (S,) when d has no examples."""
+def member_mean(values: np.ndarray, d: Draws, counts: np.ndarray | None = None) -> np.ndarray:
+    """Replicates (B,) of the mean over members of the mean over the drawn units.
+    values: (S, N) per member per unit, or (S,) when d has no examples. With counts (N,), values
+    are sums over each unit's positions (row_sums) and a member's mean is sum(values) / sum(counts)
+    over the drawn units: the mean over all positions of the drawn rows."""
     _check_members(values, d, "values")
-    means = _example_means(values, d)  # (B, S) per member
+    means = _unit_means(values, d, counts)  # (B, S) per member
     return np.take_along_axis(means, d.seeds, axis=1).mean(axis=1)
 
 
@@ -137,17 +185,18 @@ def member_ratio(numerator: np.ndarray, denominator: np.ndarray, d: Draws) -> np
     _check_members(numerator, d, "numerator")
     if np.shape(numerator) != np.shape(denominator):
         raise ValueError(f"numerator {np.shape(numerator)} and denominator {np.shape(denominator)} differ")
-    num = np.take_along_axis(_example_means(numerator, d), d.seeds, axis=1)  # (B, S)
-    den = np.take_along_axis(_example_means(denominator, d), d.seeds, axis=1)  # (B, S)
+    num = np.take_along_axis(_unit_means(numerator, d), d.seeds, axis=1)  # (B, S)
+    den = np.take_along_axis(_unit_means(denominator, d), d.seeds, axis=1)  # (B, S)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(den != 0, num / den, np.nan)  # means: the 1/N cancels
     return ratio.mean(axis=1)
 
 
-def pair_mean(values: dict[tuple[int, int], np.ndarray], d: Draws) -> np.ndarray:
+def pair_mean(values: dict[tuple[int, int], np.ndarray], d: Draws, counts: np.ndarray | None = None) -> np.ndarray:
     """Replicates (B,) of a pairwise statistic: mean over pairs of drawn positions with
-    different members of values[(i, j)] (i < j) averaged over the drawn examples.
-    values[(i, j)]: (N,) per example, or a scalar without example draws.
+    different members of values[(i, j)] (i < j) averaged over the drawn units.
+    values[(i, j)]: (N,) per unit, or a scalar without example draws; with counts (N,), sums
+    over each unit's positions, averaged as member_mean does.
     NaN for replicates that drew one member only."""
     pairs = [(i, j) for i in range(d.n_seeds) for j in range(i + 1, d.n_seeds)]
     if set(values) != set(pairs):
@@ -157,13 +206,13 @@ def pair_mean(values: dict[tuple[int, int], np.ndarray], d: Draws) -> np.ndarray
     if not pairs:
         return np.full(d.n_boot, np.nan)
     stacked = np.stack([np.asarray(values[p], dtype=np.float64) for p in pairs])  # (P, N) or (P,)
-    per_pair = _example_means(stacked, d)  # (B, P)
+    per_pair = _unit_means(stacked, d, counts)  # (B, P)
     # member multiplicities c; the drawn positions hold c_i * c_j pairs of members (i, j)
     offsets = np.arange(d.n_boot)[:, None] * d.n_seeds
-    counts = np.bincount((d.seeds + offsets).ravel(), minlength=d.n_boot * d.n_seeds)
-    counts = counts.reshape(d.n_boot, d.n_seeds).astype(np.float64)  # (B, S)
+    multiplicity = np.bincount((d.seeds + offsets).ravel(), minlength=d.n_boot * d.n_seeds)
+    multiplicity = multiplicity.reshape(d.n_boot, d.n_seeds).astype(np.float64)  # (B, S)
     first, second = np.array(pairs).T  # (P,), (P,)
-    weights = counts[:, first] * counts[:, second]  # (B, P)
+    weights = multiplicity[:, first] * multiplicity[:, second]  # (B, P)
     total = weights.sum(axis=1)  # (B,)
     with np.errstate(invalid="ignore"):
         return np.where(total > 0, (weights * per_pair).sum(axis=1) / total, np.nan)
@@ -210,8 +259,17 @@ def difference_holds(rep_a: np.ndarray, rep_b: np.ndarray, direction: str, level
         raise ValueError(f"replicate arrays must be (B,) of one length, got {rep_a.shape}, {rep_b.shape}")
     diff = rep_a - rep_b  # (B,)
     low, high = interval(diff, level)
-    return {"replicates": diff, "ci_low": low, "ci_high": high,
+    return {"replicates": diff, "ci_low": low, "ci_high": high, "p_value": sign_p_value(diff),
             "n_boot": int(np.count_nonzero(~np.isnan(diff))), "holds": _holds(low, high, 0.0, direction)}
+
+
+def sign_p_value(replicates: np.ndarray) -> float:
+    """The bootstrap's two-sided sign probability that a difference is 0, as MultiBERTs reports
+    it: 2 min(P(diff <= 0), P(diff >= 0)) over the non-NaN replicates (B of them), clipped to
+    [1/B, 1]. Not a p-value of an exact test: a replicate count, 1/B at best."""
+    valid = _valid(replicates)
+    below, above = np.mean(valid <= 0), np.mean(valid >= 0)
+    return float(np.clip(2 * min(below, above), 1 / valid.size, 1.0))
 
 
 def threshold_holds(rep: np.ndarray, threshold: float, direction: str, level: float = 0.95) -> dict:

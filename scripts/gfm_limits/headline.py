@@ -6,31 +6,35 @@ same function for summary.tsv's `<name>_mean` (stats.condition_summary) and ci.t
 (confidence.condition_replicates), beside the population std (ddof=0, as the paper) in summary.tsv.
 Its Multi-Bootstrap replicates (`Statistic.replicates`; bootstrap.py, Sellam et al. 2021)
 resample one of:
-- members+positions: members and the shared masked positions jointly, from each member's
-  (or pair's) values at every position (`member_positions`, `pair_positions`), whose means
-  are the table values;
+- members+rows: members and the shared held-out rows jointly, as MultiBERTs resamples
+  examples; a statistic at the masked positions is resampled by its positions' row (the
+  positions of one row share its context and are correlated, so they are drawn together,
+  never one by one): from each member's (or pair's) values at every position
+  (`member_positions`, `pair_positions`), summed per row (`Evidence.gather`), a replicate is
+  the mean over all masked positions of the drawn rows, a ratio of sums whose value on all
+  rows is the table value; the per-example Fisher shares are ratios of sums over the drawn
+  rows too (`fisher_rows`);
 - members: members only, from the values themselves (no examples to resample: statistics over
   the vocabulary, or the paper's mini-batch Fisher);
-- members+rows: members and held-out rows jointly, as ratios of sums over the drawn rows
-  (the per-example Fisher, `fisher_rows`);
 - nothing (summary only, no interval).
-One set of member draws serves every statistic of a replicate. A name that carries the summary's
+One set of member draws serves every statistic of a replicate, and one set of row draws every
+statistic resampled by rows (the Fisher's rows are the predictions' rows). A name that carries the summary's
 k or top-p is built from its `template` here and nowhere else (`Statistic.name`), and found back
 in a written table by the same template (`Statistic.finds`).
 
 The statistics (name: one value, what is resampled):
 - context_gain_bits: per member, the unigram cross-entropy of the masked targets minus the
   model's, bits per masked token (metrics.context_gain_bits): does the model use context at
-  all (`uses_context`); members+positions
-- cross_entropy_bits: per member, -log2 p(target), mean over masked positions; members+positions
+  all (`uses_context`); members+rows
+- cross_entropy_bits: per member, -log2 p(target), mean over masked positions; members+rows
 - unigram_cross_entropy_bits: per member, -log2 q(target) under the unigram model q of the
   training tokens (no context); summary only
-- kl_uniform_bits, entropy_bits: per member, KL(p || U) and H(p) in bits; members+positions
-- accuracy: per member, share of positions whose argmax is the target; members+positions
+- kl_uniform_bits, entropy_bits: per member, KL(p || U) and H(p) in bits; members+rows
+- accuracy: per member, share of positions whose argmax is the target; members+rows
 - perplexity: per member, 2 ** cross_entropy_bits; summary only
 - js_p{top_p}: per pair, the Jensen-Shannon distance (base 2) of the top-p truncated
-  distributions, mean over positions; members+positions
-- disagreement: per pair, share of positions whose argmaxes differ; members+positions
+  distributions, mean over positions; members+rows
+- disagreement: per pair, share of positions whose argmaxes differ; members+rows
 - spearman: per pair, Spearman of the static embeddings' cosine similarities, mean over tokens;
   members
 - procrustes: per pair, the Procrustes disparity of the static embeddings; members
@@ -63,7 +67,7 @@ from gfm_limits import metrics
 
 Tables = Mapping[str, pd.DataFrame]
 
-RESAMPLED = ("members+positions", "members", "members+rows")
+RESAMPLED = ("members+rows", "members")
 FISHER_PARTS = ("embeddings", "transformer", "head")
 SPLIT_ROWS = ("word_input", "word_decoder")  # per-example Fisher: the tied embedding's two uses
 CONTEXT_GAIN = "context_gain_bits"
@@ -85,37 +89,47 @@ class Settings:
 @dataclass(frozen=True)
 class Evidence:
     """What one condition's replicates resample; members in seed order, pairs (i, j) i < j by
-    their index in seeds.
-    positions: member statistic -> (S, M) values per member and masked position;
-    pairs: pair statistic -> {(i, j): (M,)} values per masked position;
+    their index in seeds; R held-out rows, the same for the predictions and the per-example Fisher.
+    positions: member statistic -> (S, R) sums per member over each row's masked positions;
+    pairs: pair statistic -> {(i, j): (R,)} sums over each row's masked positions;
+    counts: (R,) masked positions per row;
     rows: per-example Fisher part -> (S, R) per member and held-out row (`fisher_rows`)."""
 
     seeds: tuple[int, ...]
     positions: Mapping[str, np.ndarray]
     pairs: Mapping[str, Mapping[tuple[int, int], np.ndarray]]
+    counts: np.ndarray
     rows: Mapping[str, np.ndarray]
 
     @classmethod
     def gather(cls, positions: Mapping[int, Mapping[str, np.ndarray]],
-               pairs: Mapping[tuple[int, int], Mapping[str, np.ndarray]], rows: Mapping[str, np.ndarray]) -> Evidence:
-        """From per-seed `member_positions` and per-pair-of-seeds `pair_positions`."""
+               pairs: Mapping[tuple[int, int], Mapping[str, np.ndarray]], rows: Mapping[str, np.ndarray], *,
+               row_of: np.ndarray, n_rows: int) -> Evidence:
+        """From per-seed `member_positions` and per-pair-of-seeds `pair_positions`, (M,) each, and
+        row_of (M,): the held-out row of each masked position (`position_rows`), in [0, n_rows)."""
         seeds = tuple(sorted(positions))
         index = {seed: i for i, seed in enumerate(seeds)}
         names = next(iter(pairs.values())).keys() if pairs else ()
-        return cls(seeds, {name: np.stack([positions[s][name] for s in seeds]) for name in positions[seeds[0]]},
-                   {name: {(index[a], index[b]): v[name] for (a, b), v in pairs.items()} for name in names}, rows)
+        fisher_rows = {part: np.shape(v)[1] for part, v in rows.items()}
+        if any(r != n_rows for r in fisher_rows.values()):
+            raise ValueError(f"the per-example Fisher has {sorted(set(fisher_rows.values()))} rows, "
+                             f"the predictions' masks {n_rows}")
+        member = {name: bs.row_sums(np.stack([positions[s][name] for s in seeds]), row_of, n_rows)
+                  for name in positions[seeds[0]]}  # (S, R) each
+        pair = {}
+        for name in names:
+            stacked = bs.row_sums(np.stack([v[name] for v in pairs.values()]), row_of, n_rows)  # (P, R)
+            pair[name] = {(index[a], index[b]): sums for (a, b), sums in zip(pairs, stacked)}
+        counts = bs.row_sums(np.ones((1, len(row_of))), row_of, n_rows)[0]  # (R,)
+        return cls(seeds, member, pair, counts, rows)
 
     def draws(self, resampled: str, n_boot: int, seed: int) -> bs.Draws:
         """The joint draws of members and what else `resampled` names; the same member draws for
         every `resampled` of one seed."""
         if resampled not in RESAMPLED:
             raise ValueError(f"resampled must be one of {RESAMPLED}, got {resampled!r}")
-        examples = None  # members only
-        if resampled == "members+positions":
-            examples = next(iter(self.positions.values())).shape[1]
-        elif resampled == "members+rows":
-            examples = self.rows["total"].shape[1]
-        return bs.draws(len(self.seeds), examples, n_boot, seed)
+        rows = len(self.counts) if resampled == "members+rows" else None  # None: members only
+        return bs.draws(len(self.seeds), rows, n_boot, seed)
 
 
 @dataclass(frozen=True)
@@ -132,14 +146,19 @@ class Statistic:
     table: str  # the tidy table its values are read from
     values: Callable[[Tables, Settings], pd.Series]
     template: str = ""  # its name, from Settings' k and top_p: "js_p{top_p:g}"; empty: the key
-    ratio: tuple[str, str] | None = None  # members+rows: numerator and denominator in Evidence.rows
+    ratio: tuple[str, str] | None = None  # a per-example Fisher share: numerator and denominator in Evidence.rows
     also_in: frozenset[str] = field(default_factory=frozenset)  # "bands", "dynamics", "confidence" (figure)
 
     def __post_init__(self) -> None:
         if self.over not in ("members", "pairs") or self.resampled not in (*RESAMPLED, None):
             raise ValueError(f"{self.key}: over {self.over!r}, resampled {self.resampled!r}")
-        if (self.resampled == "members+rows") != (self.ratio is not None):
-            raise ValueError(f"{self.key}: a ratio goes with members+rows and only with it")
+        if self.ratio is not None and (self.resampled != "members+rows" or self.over != "members"):
+            raise ValueError(f"{self.key}: a ratio is a member statistic resampled by members+rows")
+
+    @property
+    def at_positions(self) -> bool:
+        """Whether its values are means over the masked positions (Evidence.positions or .pairs)."""
+        return self.resampled == "members+rows" and self.ratio is None
 
     def name(self, at: Settings) -> str:
         """The name in summary.tsv, ci.tsv, findings.tsv, bands.tsv and dynamics.tsv."""
@@ -154,13 +173,13 @@ class Statistic:
 
     def replicates(self, values: pd.Series, evidence: Evidence, draws: bs.Draws) -> np.ndarray:
         """Replicates (B,) of point(values) under draws (Evidence.draws(self.resampled, ...))."""
-        if self.resampled == "members+rows":
+        if self.ratio is not None:
             numerator, denominator = self.ratio
             return bs.member_ratio(evidence.rows[numerator], evidence.rows[denominator], draws)
-        if self.resampled == "members+positions":
+        if self.at_positions:  # the mean over all masked positions of the drawn rows
             if self.over == "members":
-                return bs.member_mean(evidence.positions[self.key], draws)
-            return bs.pair_mean(evidence.pairs[self.key], draws)
+                return bs.member_mean(evidence.positions[self.key], draws, evidence.counts)
+            return bs.pair_mean(evidence.pairs[self.key], draws, evidence.counts)
         if self.resampled == "members":
             if self.over == "members":
                 return bs.member_mean(values.reindex(list(evidence.seeds)).to_numpy(), draws)
@@ -200,6 +219,13 @@ def member_positions(probs: np.ndarray, targets: np.ndarray, unigram: np.ndarray
             "accuracy": (probs.argmax(axis=-1) == targets).astype(np.float64),
             "unigram_cross_entropy_bits": metrics.unigram_surprisal_bits(unigram, targets),
             CONTEXT_GAIN: metrics.context_gain_bits(probs, targets, unigram)}
+
+
+def position_rows(predict: np.ndarray) -> np.ndarray:
+    """The held-out row (M,) of each masked position of the prediction mask predict (R, T) bool
+    (masks.npz): the positions are ordered row-major, as predictions.predict_distributions and
+    its targets rows[predict] order them."""
+    return np.nonzero(predict)[0]
 
 
 def member_outputs(positions: Mapping[str, np.ndarray]) -> dict[str, float]:
@@ -306,23 +332,23 @@ def _member(key: str, label: str, unit: str, resampled: str | None, also_in: set
 
 
 STATISTICS: tuple[Statistic, ...] = (
-    Statistic(CONTEXT_GAIN, "gain over the unigram model", "bits per masked token", "members", "members+positions",
+    Statistic(CONTEXT_GAIN, "gain over the unigram model", "bits per masked token", "members", "members+rows",
               "outputs", _context_gain, also_in=frozenset({"dynamics", "confidence"})),
-    _member("cross_entropy_bits", "held-out cross-entropy", "bits per masked token", "members+positions",
+    _member("cross_entropy_bits", "held-out cross-entropy", "bits per masked token", "members+rows",
             {"bands", "dynamics", "confidence"}),
     _member("unigram_cross_entropy_bits", "unigram cross-entropy (no context)", "bits per masked token", None,
             {"dynamics"}),
-    _member("kl_uniform_bits", "KL divergence from uniform", "bits", "members+positions",
+    _member("kl_uniform_bits", "KL divergence from uniform", "bits", "members+rows",
             {"bands", "dynamics", "confidence"}),
-    _member("entropy_bits", "entropy of the output distribution", "bits", "members+positions", {"bands", "dynamics"}),
-    _member("accuracy", "argmax accuracy", "share of positions", "members+positions",
+    _member("entropy_bits", "entropy of the output distribution", "bits", "members+rows", {"bands", "dynamics"}),
+    _member("accuracy", "argmax accuracy", "share of positions", "members+rows",
             {"bands", "dynamics", "confidence"}),
     _member("perplexity", "perplexity", "effective choices", None, {"bands"}),
-    Statistic("js", "JS distance between members", "bits", "pairs", "members+positions", "js",
+    Statistic("js", "JS distance between members", "bits", "pairs", "members+rows", "js",
               _by_pair("js", "js_distance", lambda df, at: np.isclose(df["top_p"], at.top_p)),
               template="js_p{top_p:g}", also_in=frozenset({"bands", "dynamics", "confidence"})),
     Statistic("disagreement", "argmax disagreement between members", "share of positions", "pairs",
-              "members+positions", "pairs", _by_pair("pairs", "disagreement"),
+              "members+rows", "pairs", _by_pair("pairs", "disagreement"),
               also_in=frozenset({"bands", "dynamics", "confidence"})),
     Statistic("spearman", "Spearman of static-embedding similarities", "rho", "pairs", "members", "pairs",
               _by_pair("pairs", "spearman"), also_in=frozenset({"dynamics", "confidence"})),

@@ -68,13 +68,13 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
 def stats_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb for the statistics of one condition: all members' distributions, the (V, V)
     float64 similarity matrices of every member, the RBF CKA kernels, and the bootstrap's
-    example draws (replicates x positions)."""
+    row draws (replicates x held-out rows)."""
     e = config["extract"]
     vocab = vocab_size(config, condition)
     members = len(condition_seeds(config, condition))
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     kernels = 6 * vocab * vocab * 8
-    draws = config["stats"]["bootstrap"] * positions * 8 * 2
+    draws = config["stats"]["bootstrap"] * e["n_sequences"] * 8 * 2
     probs_and_similarities = members * positions * vocab * 4 * 3 + members * vocab * vocab * 8
     mem_mb = 2000 + math.ceil((probs_and_similarities + kernels + draws) / 1e6)
     return {"mem_mb": mem_mb}

@@ -152,7 +152,7 @@ def bands_table(*, loaded: dict[int, dict], positions: dict[int, dict], pairs: d
     at = headline.Settings(cfg.summary_k, cfg.summary_top_p)
     shown = headline.appearing_in("bands")
     of_members = {stat.key for stat in shown if stat.over == "members"}  # columns of outputs.tsv
-    of_positions = [stat for stat in shown if stat.over == "pairs" and stat.resampled == "members+positions"]
+    of_positions = [stat for stat in shown if stat.over == "pairs" and stat.at_positions]
     rows = []
     for b in bands["band"]:
         at_band = target_band == b
@@ -193,13 +193,26 @@ def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
     return fisher_frame({seed: pd.read_csv(path, sep="\t") for seed, path in paths.items()})
 
 
+def masked_rows(masks: str, targets: np.ndarray) -> tuple[np.ndarray, int]:
+    """The held-out row (M,) of each masked position (headline.position_rows) and the number of
+    rows, from the condition's masks.npz (rows, predict); targets (M,), a member's, must be the
+    masked tokens of those rows in that order."""
+    data = np.load(masks)
+    rows, predict = data["rows"], data["predict"]  # (R, T) each
+    if predict.shape != rows.shape or not np.array_equal(rows[predict], targets):
+        raise ValueError(f"{masks}: its masked positions ({int(predict.sum())}) are not those of the predictions "
+                         f"({len(targets)} targets); rerun extract")
+    return headline.position_rows(predict), len(rows)
+
+
 def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
-                    fishers_per_example: dict[int, str], fisher_rows: dict[int, str], train_tokens: str,
+                    fishers_per_example: dict[int, str], fisher_rows: dict[int, str], masks: str, train_tokens: str,
                     out: dict[str, str], replicates_out: str, cfg: StatsConfig,
                     condition: str) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
     replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
-    but train_tokens and the outputs are by seed."""
+    but masks (the held-out rows and masked positions every member was evaluated on),
+    train_tokens and the outputs are by seed."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
@@ -216,7 +229,9 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
-    evidence = headline.Evidence.gather(positions, pairs, headline.fisher_rows([fisher_rows[s] for s in seeds]))
+    row_of, n_rows = masked_rows(masks, loaded[seeds[0]]["targets"])
+    evidence = headline.Evidence.gather(positions, pairs, headline.fisher_rows([fisher_rows[s] for s in seeds]),
+                                        row_of=row_of, n_rows=n_rows)
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
@@ -302,7 +317,7 @@ def summarize(stats_tables: dict[str, dict[str, str]], replicate_paths: dict[str
     table name -> path; replicate_paths: condition -> replicates.npz); findings.tsv: each of
     the paper's findings tested for every (DNA, text) pair of conditions in `comparisons`,
     interpretable where the text condition uses context (gain >= min_context_bits per token)."""
-    rows, replicates, estimates = [], {}, {}
+    rows, replicates, estimates, members = [], {}, {}, {}
     for condition, paths in stats_tables.items():
         tables = {name: pd.read_csv(path, sep="\t") for name, path in paths.items()}
         table = pd.read_csv(baselines[condition], sep="\t") if baselines else None
@@ -310,10 +325,11 @@ def summarize(stats_tables: dict[str, dict[str, str]], replicate_paths: dict[str
                                       baselines=table))
         replicates[condition] = dict(np.load(replicate_paths[condition]))
         estimates[condition] = dict(zip(tables["ci"]["statistic"], tables["ci"]["estimate"]))
+        members[condition] = confidence.member_values(tables, k=k, top_p=top_p)
     summary = pd.DataFrame(rows)
     _write(summary, out)
     if findings_out is not None:
-        found = confidence.findings(replicates, estimates, comparisons=list(comparisons), k=k, top_p=top_p,
+        found = confidence.findings(replicates, estimates, members, comparisons=list(comparisons), k=k, top_p=top_p,
                                     level=level, min_context_bits=min_context_bits)
         _write(found, findings_out)
     return summary
