@@ -136,6 +136,7 @@ def main():
                     s, _ = timed(paper_extract, member, masks, mask_id, args.batch_size, dest)
                 else:
                     s, _ = timed(extract_member, member, masks_path, batch_size=args.batch_size,
+                                 fisher_batch_size=args.batch_size,  # the same mini-batches as paper_extract
                                  predictions_out=dest / "p.npz", embeddings_out=dest / "e.npy",
                                  fisher_out=dest / "f.tsv", precision=precision)
                 seconds.append(s)
@@ -157,8 +158,9 @@ def main():
         for precision in ("bf16", "fp32"):
             dest = tmp / f"num_{precision}"
             dest.mkdir()
-            extract_member(members[0], masks_path, batch_size=args.batch_size, predictions_out=dest / "p.npz",
-                           embeddings_out=dest / "e.npy", fisher_out=dest / "f.tsv", precision=precision)
+            extract_member(members[0], masks_path, batch_size=args.batch_size, fisher_batch_size=args.batch_size,
+                           predictions_out=dest / "p.npz", embeddings_out=dest / "e.npy", fisher_out=dest / "f.tsv",
+                           precision=precision)
             h = entropy_bits(np.load(dest / "p.npz")["probs"])
             share_gap = (shares(pd.read_csv(dest / "f.tsv", sep="\t")) - shares(ref_fisher)).abs()
             result[f"numerics_{precision}"] = {

@@ -27,7 +27,7 @@ rule dynamics:
     params:
         seeds=of_condition(PLAN.seeds),
         dynamics=settings("dynamics"),
-        extract=settings("extract", "batch_size", "precision"),
+        extract=settings("extract", "batch_size", "fisher_batch_size", "precision"),
         stats=settings("stats", "summary_k", "summary_top_p"),
     script:
         "../scripts/learning_dynamics.py"

@@ -9,6 +9,7 @@ from gfm_limits.extract import ExtractConfig, extract_member
 
 cfg, out = ExtractConfig(**snakemake.params.extract), snakemake.output
 extract_member(snakemake.input.model, snakemake.input.masks, batch_size=cfg.batch_size,
-               predictions_out=out.predictions, embeddings_out=out.embeddings, fisher_out=out.fisher,
+               fisher_batch_size=cfg.fisher_batch_size, predictions_out=out.predictions,
+               embeddings_out=out.embeddings, fisher_out=out.fisher,
                threads=snakemake.threads, fisher_per_example_out=out.fisher_per_example,
                fisher_rows_out=out.fisher_rows, precision=cfg.precision, n_hidden=cfg.contextual_positions)

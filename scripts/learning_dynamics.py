@@ -12,4 +12,5 @@ condition_dynamics(models=dict(zip(p.seeds, snakemake.input.models)),
                    snapshots=dict(zip(p.seeds, snakemake.input.snapshots)), masks=snakemake.input.masks,
                    train_tokens=snakemake.input.tokens, out=snakemake.output[0],
                    n_sequences=p.dynamics["n_sequences"], k=p.stats["summary_k"], top_p=p.stats["summary_top_p"],
-                   batch_size=p.extract["batch_size"], precision=p.extract["precision"], threads=snakemake.threads)
+                   batch_size=p.extract["batch_size"], fisher_batch_size=p.extract["fisher_batch_size"],
+                   precision=p.extract["precision"], threads=snakemake.threads)

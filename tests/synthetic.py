@@ -57,7 +57,7 @@ def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsCon
     mask = masks(targets)
     np.savez(directory / "masks.npz", **mask)
     files = {k: {} for k in ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows")}
-    data = {k: {} for k in ("probs", "hidden", "embeddings", "fisher", "fisher_per_example", "rows")}
+    data = {k: {} for k in ("probs", "hidden", "pooled", "embeddings", "fisher", "fisher_per_example", "rows")}
     for seed in seeds:
         logits = np.log(np.maximum(unigram, 1e-30)) + rng.normal(0, 0.05, (M, V))
         logits[np.arange(M), targets] += sharp * rng.uniform(0.5, 1.5, M)
@@ -66,6 +66,8 @@ def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsCon
         probs /= probs.sum(1, keepdims=True)
         data["probs"][seed] = probs.astype(np.float32)
         data["hidden"][seed] = rng.normal(size=(hidden_rows, 4)).astype(np.float32)
+        # one mean-pooled vector per held-out row, from a generator of its own (the others' draws unchanged)
+        data["pooled"][seed] = np.random.default_rng([seed, 7]).normal(size=(ROWS, 4)).astype(np.float32)
         data["embeddings"][seed] = rng.normal(size=(V, 4))
         data["fisher"][seed] = pd.DataFrame({"group": GROUPS, "fisher": rng.uniform(1, 2, 3)})
         data["rows"][seed] = rng.uniform(1, 2, (ROWS, len(GROUPS) + 2))  # (R, G)
@@ -73,7 +75,7 @@ def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsCon
                                                          "fisher": data["rows"][seed].mean(axis=0)})
         member = {k: directory / f"{k}{seed}" for k in files}
         np.savez(member["predictions"].with_suffix(".npz"), probs=data["probs"][seed], targets=targets,
-                 hidden=data["hidden"][seed])
+                 hidden=data["hidden"][seed], pooled=data["pooled"][seed])
         np.save(member["embeddings"].with_suffix(".npy"), data["embeddings"][seed])
         data["fisher"][seed].to_csv(member["fisher"].with_suffix(".tsv"), sep="\t", index=False)
         data["fisher_per_example"][seed].to_csv(member["fisher_per_example"].with_suffix(".tsv"), sep="\t",

@@ -22,7 +22,7 @@ from gfm_limits.predictions import make_eval_masks
 from gfm_limits.train import TrainConfig, train_mlm
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
-SEEDS, K, N_SEQUENCES, BATCH = (1, 2), 5, 6, 4
+SEEDS, K, N_SEQUENCES, BATCH, FISHER_BATCH = (1, 2), 5, 6, 4, 3
 # top-p 1 drops a tail token wherever float32 probabilities sum above 1 in float64 (metrics.js_distance, as
 # the paper), which depends on float32 rounding; 0.9 truncates where an independent computation agrees
 TOP_P = 0.9
@@ -31,7 +31,8 @@ TOP_P = 0.9
 @pytest.fixture(scope="module")
 def condition(tmp_path_factory, dna_slice):
     """Two members (3-mers, rows of 32) with snapshots, the shared masks of 10 held-out rows, and
-    the dynamics table of their first 6 rows."""
+    the dynamics table of the 6 of them drawn first, the paper's Fisher in mini-batches of
+    FISHER_BATCH rows."""
     root = tmp_path_factory.mktemp("dyn")
     tk.build_kmer(root / "kmer.json", k=3)
     for split, part in (("train", dna_slice[:40_000]), ("eval", dna_slice[150_000:160_000])):
@@ -47,23 +48,25 @@ def condition(tmp_path_factory, dna_slice):
     table = condition_dynamics(models={s: root / f"seed{s}" for s in SEEDS},
                                snapshots={s: root / f"seed{s}.snapshots" for s in SEEDS}, masks=root / "masks.npz",
                                train_tokens=root / "train.npy", out=root / "dynamics.tsv", n_sequences=N_SEQUENCES,
-                               k=K, top_p=TOP_P, batch_size=BATCH, precision="fp32")
+                               k=K, top_p=TOP_P, batch_size=BATCH, fisher_batch_size=FISHER_BATCH,
+                               precision="fp32")
     return root, table
 
 
 def independent(folder, root) -> dict:
     """One model's distributions, static embeddings and Fisher shares by a full HF forward and
-    one backward per mini-batch, on the first N_SEQUENCES rows."""
+    one backward per mini-batch of FISHER_BATCH rows, on the N_SEQUENCES rows drawn first (in file order)."""
     masks = np.load(root / "masks.npz")
-    rows = torch.from_numpy(masks["rows"][:N_SEQUENCES].astype(np.int64))
-    predict, fisher = (torch.from_numpy(masks[key][:N_SEQUENCES]) for key in ("predict", "fisher"))
+    chosen = [i for i in range(len(masks["rows"])) if masks["draw_rank"][i] < N_SEQUENCES]
+    rows = torch.from_numpy(masks["rows"][chosen].astype(np.int64))
+    predict, fisher = (torch.from_numpy(masks[key][chosen]) for key in ("predict", "fisher"))
     hf = BertForMaskedLM.from_pretrained(folder).eval()
     with torch.no_grad():
         probs = torch.softmax(hf(input_ids=torch.where(predict, 4, rows)).logits[predict].double(), -1).numpy()
     named = list(hf.named_parameters())
     squares: dict[str, float] = {}
-    for start in range(0, N_SEQUENCES, BATCH):
-        ids, sel = rows[start : start + BATCH], fisher[start : start + BATCH]
+    for start in range(0, N_SEQUENCES, FISHER_BATCH):
+        ids, sel = rows[start : start + FISHER_BATCH], fisher[start : start + FISHER_BATCH]
         loss = F.cross_entropy(hf(input_ids=torch.where(sel, 4, ids)).logits[sel], ids[sel])
         for (name, _), g in zip(named, torch.autograd.grad(loss, [p for _, p in named])):
             part = group_of(name) if group_of(name) in ("embeddings", "head") else "transformer"
@@ -110,6 +113,8 @@ def test_every_statistic_at_every_step_matches_an_independent_computation(condit
             h = entropy(d["probs"], base=2, axis=1).mean()
             expected = {"cross_entropy_bits": ce, "unigram_cross_entropy_bits": uni, "context_gain_bits": uni - ce,
                         "entropy_bits": h, "kl_uniform_bits": np.log2(74) - h,
+                        "kl_from_uniform_bits": entropy(np.full(74, 1 / 74), np.maximum(d["probs"], 1e-10), base=2,
+                                                        axis=1).mean(),
                         "accuracy": (d["probs"].argmax(1) == d["targets"]).mean(),
                         **{f"fisher_share_{p}": v for p, v in d["shares"].items()}}
             for name, number in expected.items():
@@ -132,7 +137,7 @@ def test_the_table_is_written_long_with_empty_seed_b_for_members(condition):
     assert list(written.columns) == ["step", "tokens", "final", "statistic", "seed_a", "seed_b", "value"]
     pd.testing.assert_frame_equal(written, table, rtol=1e-6, check_dtype=False)
     members = written[written["seed_b"].isna()]
-    assert len(members) == 3 * 2 * 9  # steps x members x (6 output and 3 Fisher statistics)
+    assert len(members) == 3 * 2 * 10  # steps x members x (7 output and 3 Fisher statistics)
     shares = members[members["statistic"].str.startswith("fisher_share_")].groupby(["step", "seed_a"])["value"]
     np.testing.assert_allclose(shares.sum(), 1.0, rtol=1e-6)
 

@@ -111,7 +111,7 @@ def test_linear_cka_equals_the_kernel_formula_and_its_invariances(matrix):
     assert 0.0 <= emb.linear_cka(matrix, other) < 0.6  # independent random features share little
 
 
-def test_rbf_cka_equals_a_loop_over_pairs(matrix):
+def test_rbf_cka_median_distance_equals_a_loop_over_pairs(matrix):
     other = np.random.default_rng(6).normal(size=(60, 9))
 
     def kernel(x):  # pair by pair, sigma = half the median distance between distinct items
@@ -119,6 +119,61 @@ def test_rbf_cka_equals_a_loop_over_pairs(matrix):
         sigma = 0.5 * np.median([d[i, j] for i in range(len(x)) for j in range(i + 1, len(x))])
         return np.exp(-(d**2) / (2 * sigma**2))
 
-    assert emb.rbf_cka(matrix, other) == pytest.approx(_hsic_cka(kernel(matrix), kernel(other)), rel=1e-9)
+    found = emb.rbf_cka(matrix, other, 0.5, "median_distance")
+    assert found == pytest.approx(_hsic_cka(kernel(matrix), kernel(other)), rel=1e-9)
     rotated = 3.0 * matrix @ ortho_group.rvs(16, random_state=3) - 1.0  # the median scales with the data
-    assert emb.rbf_cka(matrix, rotated) == pytest.approx(1.0, abs=1e-9)
+    assert emb.rbf_cka(matrix, rotated, 0.5, "median_distance") == pytest.approx(1.0, abs=1e-9)
+
+
+def ckatorch_rbf_cka(x: np.ndarray, y: np.ndarray, threshold: float = 1.0) -> float:
+    """ckatorch 1.0.3's cka_base(x, y, kernel="rbf", threshold), the version the paper's v2 lock
+    file pins, transcribed line by line in torch (ckatorch/core.py, utils.py: rbf_kernel,
+    center_gram_matrix with unbiased=False, method fro_norm)."""
+    import torch
+
+    def rbf_kernel(x, threshold):
+        dot_products = torch.mm(x, x.T)
+        sq_norms = torch.diag(dot_products)
+        sq_distances = -2 * dot_products + sq_norms[:, None] + sq_norms[None, :]
+        sq_median_distance = torch.median(sq_distances)
+        return torch.exp(-sq_distances / (2 * threshold**2 * sq_median_distance))
+
+    def center_gram_matrix(gram_matrix):
+        gram_matrix = gram_matrix.detach().clone()
+        means = torch.mean(gram_matrix, dim=0, dtype=torch.float64)
+        means -= torch.mean(means) / 2
+        gram_matrix -= means[:, None]
+        gram_matrix -= means[None, :]
+        return gram_matrix
+
+    x, y = torch.from_numpy(x).type(torch.float64), torch.from_numpy(y).type(torch.float64)
+    gram_x, gram_y = center_gram_matrix(rbf_kernel(x, threshold)), center_gram_matrix(rbf_kernel(y, threshold))
+    norm_xy = gram_x.ravel().dot(gram_y.ravel())
+    return float(norm_xy / (torch.linalg.norm(gram_x, ord="fro") * torch.linalg.norm(gram_y, ord="fro")))
+
+
+@pytest.mark.parametrize("n", [60, 61])  # an even and an odd number of squared distances
+def test_rbf_cka_default_is_ckatorchs_as_the_paper_calls_it(matrix, n):
+    x = np.random.default_rng(7).normal(size=(n, 16))
+    y = x[:, :9] ** 2 + np.random.default_rng(8).normal(size=(n, 9))
+    assert emb.rbf_cka(x, y) == pytest.approx(ckatorch_rbf_cka(x, y), rel=1e-10)
+    assert emb.rbf_cka(x, y, 0.5) == pytest.approx(ckatorch_rbf_cka(x, y, 0.5), rel=1e-10)
+    # not the median heuristic over distinct pairs: the self-pairs' zeros lower ckatorch's median
+    assert emb.rbf_cka(x, y) != pytest.approx(emb.rbf_cka(x, y, 1.0, "median_distance"), rel=1e-6)
+    with pytest.raises(ValueError, match="bandwidth"):
+        emb.rbf_cka(x, y, 1.0, "mean")
+
+
+def test_procrustes_cosine_is_the_papers_mean_cosine_of_aligned_rows(matrix):
+    """The paper's static.py: scipy's two standardised matrices, rows normalised, mean of row-wise
+    dot products, by a loop; 1 for a rotated, scaled and shifted copy."""
+    from scipy.spatial import procrustes
+
+    other = matrix + np.random.default_rng(9).normal(scale=0.5, size=matrix.shape)
+    a, b, disparity = procrustes(matrix, other)
+    by_loop = np.mean([ra @ rb / (np.linalg.norm(ra) * np.linalg.norm(rb)) for ra, rb in zip(a, b)])
+    assert emb.procrustes_cosine(matrix, other) == pytest.approx(by_loop, rel=1e-12)
+    assert emb.procrustes_fit(matrix, other) == pytest.approx((disparity, by_loop), rel=1e-12)
+    rotated = 3.0 * matrix @ ortho_group.rvs(16, random_state=4) + 1.0
+    assert emb.procrustes_cosine(matrix, rotated) == pytest.approx(1.0, abs=1e-12)
+    assert 0.0 < emb.procrustes_cosine(matrix, other) < 1.0

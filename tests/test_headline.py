@@ -70,9 +70,11 @@ def hsic_cka(k: np.ndarray, m: np.ndarray) -> float:
 
 
 def rbf(x: np.ndarray) -> np.ndarray:
-    d = cdist(x, x)
-    sigma = CFG.cka_sigma * np.median(d[np.triu_indices(len(x), k=1)])
-    return np.exp(-(d**2) / (2 * sigma**2))
+    """ckatorch's RBF kernel (the default bandwidth): sigma^2 = threshold^2 x the lower median of
+    all n^2 squared distances, the zeros of each item with itself included."""
+    d2 = cdist(x, x, "sqeuclidean")
+    lower_median = np.sort(d2.ravel())[(d2.size - 1) // 2]
+    return np.exp(-d2 / (2 * CFG.cka_sigma**2 * lower_median))
 
 
 def procrustes_by_svd(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,6 +82,15 @@ def procrustes_by_svd(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(0), b - b.mean(0)
     a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
     return 1.0 - np.linalg.svd(a.T @ b, compute_uv=False).sum() ** 2
+
+
+def procrustes_cosine_by_svd(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine between A's rows and B's rows rotated onto A (both centred; the orthogonal
+    U V' of the SVD of B'A; scaling does not change a cosine)."""
+    a, b = a - a.mean(0), b - b.mean(0)
+    u, _, vt = np.linalg.svd(b.T @ a)
+    aligned = b @ u @ vt
+    return float(np.mean([x @ y / (np.linalg.norm(x) * np.linalg.norm(y)) for x, y in zip(a, aligned)]))
 
 
 def by_hand(data: dict) -> dict[str, ByHand]:
@@ -91,6 +102,9 @@ def by_hand(data: dict) -> dict[str, ByHand]:
     per_position = {"context_gain_bits": np.log2(p_target) - np.log2(q[targets]),
                     "cross_entropy_bits": -np.log2(p_target),
                     "kl_uniform_bits": np.stack([entropy(p, np.full(V, 1 / V), base=2, axis=1) for p in probs]),
+                    # KL(U || p), p clamped at 1e-10 as the paper (the special ids have p = 0)
+                    "kl_from_uniform_bits": np.stack([entropy(np.full(V, 1 / V), np.maximum(p, 1e-10), base=2,
+                                                              axis=1) for p in probs]),
                     "entropy_bits": h, "accuracy": np.stack([p.argmax(1) == targets for p in probs]).astype(float)}
     out = {key: ByHand(x.mean(axis=1), x) for key, x in per_position.items()}
     out["unigram_cross_entropy_bits"] = ByHand(np.full(len(SEEDS), -np.log2(q[targets]).mean()))
@@ -107,9 +121,11 @@ def by_hand(data: dict) -> dict[str, ByHand]:
     out["spearman"] = ByHand(np.array([np.mean([spearmanr(np.delete(cos[i][t], t), np.delete(cos[j][t], t)).statistic
                                                 for t in range(V)]) for i, j in PAIRS]))
     out["procrustes"] = ByHand(np.array([procrustes_by_svd(static[i], static[j]) for i, j in PAIRS]))
+    out["procrustes_cosine"] = ByHand(np.array([procrustes_cosine_by_svd(static[i], static[j]) for i, j in PAIRS]))
     out["jaccard"] = ByHand(np.array([np.mean([len(x & y) / len(x | y) for x, y in zip(nn[i], nn[j])])
                                       for i, j in PAIRS]))
-    spaces = {"static": static, "contextual": [data["hidden"][s].astype(np.float64) for s in SEEDS]}
+    spaces = {"static": static, "contextual": [data["hidden"][s].astype(np.float64) for s in SEEDS],
+              "pooled": [data["pooled"][s].astype(np.float64) for s in SEEDS]}
     kernels = {"linear": lambda x: x @ x.T, "rbf": rbf}
     for (space, mats), (kernel, gram) in itertools.product(spaces.items(), kernels.items()):
         out[f"cka_{space}_{kernel}"] = ByHand(np.array([hsic_cka(gram(mats[i]), gram(mats[j])) for i, j in PAIRS]))

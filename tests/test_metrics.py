@@ -33,6 +33,22 @@ def test_kl_uniform_matches_scipy_relative_entropy():
     np.testing.assert_allclose(metrics.kl_uniform_bits(p), entropy(p, u, base=2, axis=1), rtol=1e-9)
 
 
+def test_kl_from_uniform_matches_scipy_relative_entropy_of_uniform_from_p():
+    """The paper's v2 KL(U || p): scipy.stats.entropy(uniform, p, base=2) row by row."""
+    p = random_probs(np.random.default_rng(2), sharp=2.0)
+    assert p.min() > 1e-10  # above the paper's clamp, where scipy's unclamped value is the same
+    u = np.full(p.shape[1], 1.0 / p.shape[1])
+    np.testing.assert_allclose(metrics.kl_from_uniform_bits(p), [entropy(u, row, base=2) for row in p], rtol=1e-9)
+    assert not np.allclose(metrics.kl_from_uniform_bits(p), metrics.kl_uniform_bits(p), rtol=0.01)  # not KL(p || U)
+    np.testing.assert_allclose(metrics.kl_from_uniform_bits(np.full((2, 8), 1 / 8)), 0.0, atol=1e-12)
+
+
+def test_kl_from_uniform_clamps_as_the_paper_by_hand():
+    # V = 4, p = (1, 0, 0, 0): 1/4 (log2 1/4 - log2 1) + 3/4 (log2 1/4 - log2 1e-10), finite
+    by_hand = 0.25 * (-2.0) + 0.75 * (-2.0 - np.log2(1e-10))
+    assert metrics.kl_from_uniform_bits(np.array([[1.0, 0.0, 0.0, 0.0]]))[0] == pytest.approx(by_hand, rel=1e-12)
+
+
 def test_js_of_identical_is_zero_and_matches_scipy_otherwise():
     rng = np.random.default_rng(2)
     p, q = random_probs(rng), random_probs(rng)

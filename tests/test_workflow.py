@@ -71,8 +71,9 @@ def test_intervals_findings_bands_cka_and_baselines(run):
     summary = pd.read_csv(root / "results/stats/summary.tsv", sep="\t").set_index("condition")
     for condition in CONDITIONS:
         ci = pd.read_csv(root / f"results/stats/{condition}/ci.tsv", sep="\t").set_index("statistic")
-        for stat in ("kl_uniform_bits", "cross_entropy_bits", "js_p1", "spearman", "fisher_share_embeddings",
-                     "fisher_pe_share_embeddings", "cka_static_linear"):  # the point estimate is the summary's mean
+        for stat in ("kl_uniform_bits", "kl_from_uniform_bits", "cross_entropy_bits", "js_p1", "spearman",
+                     "procrustes_cosine", "fisher_share_embeddings", "fisher_pe_share_embeddings",
+                     "cka_static_linear", "cka_pooled_linear"):  # the point estimate is the summary's mean
             assert ci.loc[stat, "estimate"] == pytest.approx(summary.loc[condition, f"{stat}_mean"], rel=1e-6)
         # every one of the 200 replicates counts, but for a pair statistic those that drew one of
         # the 2 members twice (about half) have no pair
@@ -87,7 +88,8 @@ def test_intervals_findings_bands_cka_and_baselines(run):
             overall = np.average(member["value"], weights=member["items"])
             assert overall == pytest.approx(outputs.loc[seed, "cross_entropy_bits"], rel=1e-6)
         cka = pd.read_csv(root / f"results/stats/{condition}/cka.tsv", sep="\t")
-        assert set(cka["space"]) == {"static", "contextual"} and cka["cka"].between(0, 1).all()
+        assert set(cka["space"]) == {"static", "contextual", "pooled"} and cka["cka"].between(0, 1).all()
+        assert (cka.loc[cka["space"] == "pooled", "items"] == 12).all()  # one per held-out row (extract.n_sequences)
         shared = "dna_bpe" if condition.startswith("dna_bpe") else condition  # controls use dna_bpe's tokens
         baselines = pd.read_csv(root / f"results/baselines/tokens/{shared}.tsv", sep="\t")
         for unit in ("token", "char"):
@@ -132,7 +134,8 @@ def test_dynamics_follow_every_member_and_end_at_the_stats_rules_numbers(run):
         outputs = pd.read_csv(root / f"results/stats/{condition}/outputs.tsv", sep="\t").set_index("seed")
         shares = fisher_shares(pd.read_csv(root / f"results/stats/{condition}/fisher.tsv", sep="\t"))
         for seed in (1, 2):
-            for stat in ("cross_entropy_bits", "unigram_cross_entropy_bits", "entropy_bits", "kl_uniform_bits"):
+            for stat in ("cross_entropy_bits", "unigram_cross_entropy_bits", "entropy_bits", "kl_uniform_bits",
+                         "kl_from_uniform_bits"):
                 assert final[(stat, seed, pd.NA)] == pytest.approx(outputs.loc[seed, stat], rel=1e-6), stat
             gain = outputs.loc[seed, "unigram_cross_entropy_bits"] - outputs.loc[seed, "cross_entropy_bits"]
             assert final[("context_gain_bits", seed, pd.NA)] == pytest.approx(gain, rel=1e-5, abs=1e-6)

@@ -3,7 +3,8 @@
 Every member of a condition trained here saves its model at the same log-spaced
 steps (train.snapshot_steps) besides the final one. At each of those steps and
 at the end, every member is read on the condition's shared held-out masked
-positions, the first `n_sequences` rows of masks.npz with their prediction and
+positions, the `n_sequences` rows of masks.npz drawn first (a uniform sample of the
+evaluation rows, predictions.first_drawn, in file order) with their prediction and
 Fisher masks, and the step's tables are built by the stats rule's own functions
 (stats.output_tables, stats.embedding_tables, stats.fisher_frame, at the
 summary's k and top-p); every statistic of headline.appearing_in("dynamics") is
@@ -13,8 +14,8 @@ read from them as summary.tsv reads it:
   passes through first; the smoothed unigram model of the training tokens),
   context_gain_bits = unigram - model (as summary.tsv), H(p), KL(p || U) and
   accuracy (headline.member_positions), and the paper's Fisher shares of the
-  embeddings, the transformer layers and the head (fisher.fisher_paper,
-  headline.fisher_shares);
+  embeddings, the transformer layers and the head (fisher.fisher_paper, on
+  mini-batches of extract.fisher_batch_size rows as the extract rule; headline.fisher_shares);
 - per pair of members: the JS distance at stats.summary_top_p and the argmax
   disagreement (metrics.py), the top-k Jaccard overlap at stats.summary_k and
   the Spearman correlation of the static embeddings' cosine similarities
@@ -35,13 +36,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gfm_limits.extract import ExtractConfig
 from gfm_limits.files import InputError, atomic_path
 from gfm_limits.fisher import fisher_paper
 from gfm_limits.headline import Settings, appearing_in
 from gfm_limits.layout import DYNAMICS_COLUMNS
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
-from gfm_limits.predictions import predict_distributions
+from gfm_limits.predictions import first_drawn, load_masks, predict_distributions
 from gfm_limits.stats import embedding_tables, fisher_frame, output_tables, training_unigram
 from gfm_limits.tokenizer import load, special_ids
 
@@ -64,13 +66,13 @@ def shared_schedule(models: dict[int, str]) -> tuple[list[int], int, int]:
 
 
 def read_member(folder, *, rows: np.ndarray, predict: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
-                batch_size: int, device, precision: str) -> dict:
+                batch_size: int, fisher_batch_size: int, device, precision: str) -> dict:
     """One model as the extract rule reads it: probs (M, V), targets (M,), the static embeddings
-    (V, H) and the paper's Fisher records."""
+    (V, H) and the paper's Fisher records (mini-batches of fisher_batch_size rows)."""
     model = load_model(folder).to(device)
     probs, targets, _ = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision)
     embeddings = model.word.weight.detach().float().cpu().numpy()  # (V, H)
-    fisher = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device, precision)
+    fisher = fisher_paper(model, rows, fisher_mask, mask_id, fisher_batch_size, device, precision)
     return {"probs": probs, "targets": targets, "embeddings": embeddings, "fisher": fisher}
 
 
@@ -100,7 +102,8 @@ def step_rows(*, step: int, tokens: int, final: bool, members: dict[int, dict], 
 
 
 def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], masks, train_tokens, out,
-                       n_sequences: int, k: int, top_p: float, batch_size: int, precision: str = "bf16",
+                       n_sequences: int, k: int, top_p: float, batch_size: int,
+                       fisher_batch_size: int = ExtractConfig.fisher_batch_size, precision: str = "bf16",
                        threads: int = 1) -> pd.DataFrame:
     """Write dynamics.tsv of one condition: models and snapshots are each member's final model
     folder and snapshot folder (step{N}/ per snapshot step), by seed."""
@@ -109,8 +112,9 @@ def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], mas
     torch.set_num_threads(threads)
     device = default_device()
     steps, final, step_tokens = shared_schedule(models)
-    shared = np.load(masks)
-    rows, predict, fisher_mask = (shared[key][:n_sequences] for key in ("rows", "predict", "fisher"))
+    shared = load_masks(masks)
+    chosen = first_drawn(shared["draw_rank"], n_sequences)  # (N,) bool
+    rows, predict, fisher_mask = (shared[key][chosen] for key in ("rows", "predict", "fisher"))
     tok = load(Path(next(iter(models.values()))) / "tokenizer.json")
     unigram = training_unigram(np.load(train_tokens), tok.get_vocab_size())
     table = []
@@ -119,8 +123,9 @@ def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], mas
         folders = {seed: models[seed] if step == final else Path(snapshots[seed]) / f"step{step}"
                    for seed in sorted(models)}
         members = {seed: read_member(folder, rows=rows, predict=predict, fisher_mask=fisher_mask,
-                                     mask_id=special_ids(tok)["[MASK]"], batch_size=batch_size, device=device,
-                                     precision=precision) for seed, folder in folders.items()}
+                                     mask_id=special_ids(tok)["[MASK]"], batch_size=batch_size,
+                                     fisher_batch_size=fisher_batch_size, device=device, precision=precision)
+                   for seed, folder in folders.items()}
         table += step_rows(step=step, tokens=step * step_tokens, final=step == final, members=members,
                            unigram=unigram, k=k, top_p=top_p)
         log.info("step %d: %d members, %d positions (%.1f s)", step, len(members), predict.sum(),

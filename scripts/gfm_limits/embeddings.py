@@ -14,15 +14,26 @@ the decoder). For two members A and B over the same vocabulary
   `local_spearman`, the symmetric version it intended (the mean of the
   Spearman over A's k neighbours and over B's, each selected from the full
   similarity rows, with scipy's average ranks);
-- Procrustes disparity: scipy.spatial.procrustes on the full (V, H) matrices;
+- Procrustes, both as the paper's code reports them (static.py): the disparity of
+  scipy.spatial.procrustes on the full (V, H) matrices (1 - the squared sum of the
+  singular values of A'B, both centred and scaled to unit norm), and the Procrustes
+  cosine: the mean over tokens of the cosine similarity between a token's row of A and
+  its row of B aligned to A (the two standardised matrices scipy returns; rows
+  normalised as torch's F.normalize, norms floored at 1e-12);
 - CKA (the paper's v2; Kornblith et al. 2019, "Similarity of Neural Network
   Representations Revisited", eq. 4-5): CKA(K, L) = HSIC(K, L) /
   sqrt(HSIC(K, K) HSIC(L, L)) with HSIC(K, L) = tr(K H L H) / (n-1)^2, H the
   centring matrix, over the same n items (tokens for static embeddings, masked
-  positions for contextual ones). Linear: K = X X^T, computed in feature space
-  as ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F) after centring the columns. RBF:
-  K_ij = exp(-||x_i - x_j||^2 / (2 sigma^2)) with sigma a fraction (0.5, as in
-  the paper's Table) of the median distance between distinct items.
+  positions or held-out rows for contextual ones). Linear: K = X X^T, computed in feature
+  space as ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F) after centring the columns. RBF:
+  K_ij = exp(-||x_i - x_j||^2 / (2 sigma^2)), the bandwidth (stats.cka_bandwidth) either
+  - `ckatorch` (the default, the paper's: its v2 metrics.py calls ckatorch's cka_base with
+    the default threshold t = 1.0): sigma^2 = t^2 x the median of the squared distances
+    over all n^2 ordered pairs, each item with itself included, as torch.median takes it
+    (the lower of the two middle values), squared distances as ckatorch computes them
+    (|x_i|^2 + |x_j|^2 - 2 x_i.x_j, not clipped at 0), t = stats.cka_sigma;
+  - `median_distance`: sigma = stats.cka_sigma x the median distance between distinct
+    items (the usual median heuristic; this pipeline's earlier default, with 0.5).
 """
 
 from __future__ import annotations
@@ -125,9 +136,24 @@ def local_spearman(cos_a: np.ndarray, cos_b: np.ndarray, nn_a: np.ndarray, nn_b:
     return float(np.mean(halves))
 
 
+def procrustes_fit(emb_a: np.ndarray, emb_b: np.ndarray) -> tuple[float, float]:
+    """(disparity, cosine) of scipy.spatial.procrustes on the two (V, H) matrices: its disparity,
+    and the mean over rows of the cosine between A's row and B's aligned row (the paper's
+    procrustes_cosine), from one fit."""
+    std_a, aligned_b, disparity = procrustes(emb_a.astype(np.float64), emb_b.astype(np.float64))
+    unit_a = std_a / np.maximum(np.linalg.norm(std_a, axis=1, keepdims=True), 1e-12)
+    unit_b = aligned_b / np.maximum(np.linalg.norm(aligned_b, axis=1, keepdims=True), 1e-12)
+    return float(disparity), float(np.einsum("ij,ij->i", unit_a, unit_b).mean())
+
+
 def procrustes_disparity(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
     """scipy.spatial.procrustes disparity of the two (V, H) matrices."""
-    return float(procrustes(emb_a.astype(np.float64), emb_b.astype(np.float64))[2])
+    return procrustes_fit(emb_a, emb_b)[0]
+
+
+def procrustes_cosine(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
+    """The paper's Procrustes cosine: mean cosine between A's rows and B's rows aligned to A."""
+    return procrustes_fit(emb_a, emb_b)[1]
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -138,8 +164,20 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     return float(cross / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)))
 
 
-def _rbf_kernel(x: np.ndarray, sigma_fraction: float) -> np.ndarray:
+BANDWIDTHS = ("ckatorch", "median_distance")  # stats.cka_bandwidth, module docstring
+
+
+def _rbf_kernel(x: np.ndarray, sigma_fraction: float, bandwidth: str) -> np.ndarray:
     x = x.astype(np.float64)
+    if bandwidth == "ckatorch":  # ckatorch.utils.rbf_kernel, step by step
+        dot = x @ x.T
+        sq = np.diag(dot)
+        d2 = -2 * dot + sq[:, None] + sq[None, :]  # (n, n), not clipped
+        flat = d2.ravel()
+        lower_median = np.partition(flat, (flat.size - 1) // 2)[(flat.size - 1) // 2]  # torch.median
+        return np.exp(-d2 / (2 * sigma_fraction**2 * lower_median))
+    if bandwidth != "median_distance":
+        raise ValueError(f"RBF bandwidth must be one of {BANDWIDTHS}, got {bandwidth!r}")
     sq = np.sum(x**2, axis=1)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0)  # (n, n) squared distances
     np.fill_diagonal(d2, 0.0)
@@ -152,7 +190,9 @@ def _centred(k: np.ndarray) -> np.ndarray:
     return k - k.mean(axis=0, keepdims=True) - k.mean(axis=1, keepdims=True) + k.mean()
 
 
-def rbf_cka(x: np.ndarray, y: np.ndarray, sigma_fraction: float = 0.5) -> float:
-    """RBF-kernel CKA of two representations of the same n items. (n, d1), (n, d2) -> [0, 1]."""
-    kc, lc = _centred(_rbf_kernel(x, sigma_fraction)), _centred(_rbf_kernel(y, sigma_fraction))
+def rbf_cka(x: np.ndarray, y: np.ndarray, sigma_fraction: float = 1.0, bandwidth: str = "ckatorch") -> float:
+    """RBF-kernel CKA of two representations of the same n items, (n, d1), (n, d2) -> [0, 1]; the
+    defaults are ckatorch's cka_base(kernel="rbf") as the paper calls it (module docstring)."""
+    kc = _centred(_rbf_kernel(x, sigma_fraction, bandwidth))
+    lc = _centred(_rbf_kernel(y, sigma_fraction, bandwidth))
     return float(np.sum(kc * lc) / np.sqrt(np.sum(kc * kc) * np.sum(lc * lc)))

@@ -1,9 +1,12 @@
 """Everything the statistics need from one trained member, in one pass.
 
 Writes the predictive distributions at the shared masked positions
-(predictions.py), the static input-embedding matrix (word_embeddings.weight,
-tied to the decoder), the paper's layer-wise empirical Fisher and the
-per-example empirical Fisher with the tied embedding split (fisher.py).
+(predictions.py) with two kinds of contextual embeddings: the final hidden states at
+masked positions (`hidden`, ours) and one mean-pooled last-layer vector per held-out row
+(`pooled`, the paper's v2); the static input-embedding matrix (word_embeddings.weight,
+tied to the decoder), the paper's layer-wise empirical Fisher (squared gradients of
+mini-batches of `fisher_batch_size` rows, 8 as the paper) and the per-example empirical
+Fisher with the tied embedding split (fisher.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from gfm_limits.files import atomic_path
 from gfm_limits.fisher import fisher_paper, fisher_per_example
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
-from gfm_limits.predictions import predict_distributions
+from gfm_limits.predictions import hidden_positions, load_masks, pooled_hidden, predict_distributions
 from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
@@ -29,41 +32,49 @@ class ExtractConfig:
     """The `extract` keys of the config: the shared held-out rows and masks (eval_masks rule,
     predictions.make_eval_masks) and how every member is read on them (extract rule)."""
 
-    n_sequences: int = 1024  # held-out rows, the first n of the evaluation set
+    n_sequences: int = 1024  # held-out rows, drawn at random (mask_seed), kept in file order
     mask_fraction: float = 0.1  # of each row's tokens, masked for the predictive distributions
-    fisher_mask_fraction: float = 0.15  # masked for the empirical Fisher
-    batch_size: int = 16
+    fisher_mask_fraction: float = 0.15  # masked for the empirical Fisher and the pooled embeddings
+    batch_size: int = 16  # rows per forward pass (and per chunk of the per-example Fisher)
+    fisher_batch_size: int = 8  # rows per mini-batch of the paper's Fisher (its value depends on it)
     mask_seed: int = 0
     precision: str = "bf16"  # bf16 | fp32, on a GPU
     contextual_positions: int = 2048  # masked positions whose final hidden states are kept (CKA)
 
 
 def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, embeddings_out, fisher_out,
-                   threads: int = 1, precision: str = "bf16", fisher_per_example_out=None, fisher_rows_out=None,
+                   fisher_batch_size: int = ExtractConfig.fisher_batch_size, threads: int = 1,
+                   precision: str = "bf16", fisher_per_example_out=None, fisher_rows_out=None,
                    n_hidden: int = 0) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
     and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32.
-    The predictions file also holds the contextual embeddings (final hidden states) of the
-    first `n_hidden` masked positions; fisher_rows_out, each held-out row's per-example
-    Fisher by group (.npz: groups, values (R, G))."""
+    The predictions file also holds the contextual embeddings: `hidden`, the final hidden
+    states of `n_hidden` masked positions, from the rows in the order they were drawn
+    (predictions.hidden_positions), and `pooled`, each row's last layer mean-pooled with the
+    Fisher mask's 15% as [MASK] (predictions.pooled_hidden). batch_size: rows per forward
+    pass; fisher_batch_size: rows per mini-batch of the paper's Fisher. fisher_rows_out, each
+    held-out row's per-example Fisher by group (.npz: groups, values (R, G))."""
     import pandas as pd
     import torch
 
     torch.set_num_threads(threads)
     device = default_device()
     model = load_model(model_dir).to(device)
-    mask_id = special_ids(load(Path(model_dir) / "tokenizer.json"))["[MASK]"]
-    masks = np.load(masks_path)
+    specials = special_ids(load(Path(model_dir) / "tokenizer.json"))
+    mask_id = specials["[MASK]"]
+    masks = load_masks(masks_path)
     rows, predict, fisher_mask = masks["rows"], masks["predict"], masks["fisher"]
 
+    hidden_at = hidden_positions(predict, masks["draw_rank"], n_hidden)
     probs, targets, hidden = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision,
-                                                   n_hidden)
+                                                   hidden_at)
+    pooled = pooled_hidden(model, rows, fisher_mask, mask_id, specials["[PAD]"], batch_size, device, precision)
     with atomic_path(predictions_out) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, probs=probs, targets=targets, hidden=hidden)
+        np.savez(handle, probs=probs, targets=targets, hidden=hidden, pooled=pooled)
     embeddings = model.word.weight.detach().float().cpu().numpy()  # (V, H)
     with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
         np.save(handle, embeddings)
-    records = fisher_paper(model, rows, fisher_mask, mask_id, batch_size, device, precision)
+    records = fisher_paper(model, rows, fisher_mask, mask_id, fisher_batch_size, device, precision)
     with atomic_path(fisher_out) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
     if fisher_per_example_out is not None:  # fp32: per-row gradients through torch.func

@@ -21,7 +21,7 @@
   text models do not use context (findings.tsv);
 - frequency_bands: cross-entropy, JS distance and top-k overlap by the training
   frequency band of the token (bands.tsv);
-- cka: linear and RBF CKA between members, static and contextual (ci.tsv);
+- cka: linear and RBF CKA between members, static, contextual and pooled (ci.tsv);
 - baselines: each model's cross-entropy per character beside the Markov and
   xz baselines of its corpus (baselines.py);
 - dynamics: the statistics against training tokens, at every snapshot and the

@@ -6,7 +6,9 @@ replaced by [MASK]; per mini-batch, L = mean cross-entropy over the masked
 tokens; the squared gradient (dL/dtheta)^2 is accumulated elementwise over
 mini-batches and divided by the total number of masked tokens. Note that this
 is a squared mini-batch gradient, not the per-example empirical Fisher
-(mean over examples of the squared per-example gradient).
+(mean over examples of the squared per-example gradient): its value depends on
+the mini-batch, so the mini-batch is a setting of its own (extract.fisher_batch_size,
+8 rows as the paper's), apart from the rows per forward pass (extract.batch_size).
 
 Groups: `embeddings` (word, position and token-type embeddings and their
 LayerNorm; the word embedding is tied to the decoder, so its gradient holds
@@ -45,7 +47,8 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
                  batch_size: int, device, precision: str = "fp32") -> list[dict]:
     """Summed squared mini-batch gradients per group over total masked tokens.
 
-    rows: (N, T) token ids; fisher_mask: (N, T) bool. Returns one record per
+    rows: (N, T) token ids; fisher_mask: (N, T) bool; batch_size: rows per mini-batch
+    (extract.fisher_batch_size; the paper's 8). Returns one record per
     group: {"group", "n_params", "fisher", "fisher_per_param"}.
     """
     import torch

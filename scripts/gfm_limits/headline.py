@@ -29,7 +29,10 @@ The statistics (name: one value, what is resampled):
 - cross_entropy_bits: per member, -log2 p(target), mean over masked positions; members+rows
 - unigram_cross_entropy_bits: per member, -log2 q(target) under the unigram model q of the
   training tokens (no context); summary only
-- kl_uniform_bits, entropy_bits: per member, KL(p || U) and H(p) in bits; members+rows
+- kl_uniform_bits, entropy_bits: per member, KL(p || U) (the paper's v1) and H(p) in bits;
+  members+rows
+- kl_from_uniform_bits: per member, KL(U || p) in bits, p clamped at 1e-10 (the paper's v2 KL,
+  metrics.kl_from_uniform_bits); members+rows
 - accuracy: per member, share of positions whose argmax is the target; members+rows
 - perplexity: per member, 2 ** cross_entropy_bits; summary only
 - js_p{top_p}: per pair, the Jensen-Shannon distance (base 2) of the top-p truncated
@@ -38,9 +41,12 @@ The statistics (name: one value, what is resampled):
 - spearman: per pair, Spearman of the static embeddings' cosine similarities, mean over tokens;
   members
 - procrustes: per pair, the Procrustes disparity of the static embeddings; members
+- procrustes_cosine: per pair, the mean cosine between the static embeddings' rows after
+  Procrustes alignment (the paper's); members
 - jaccard_k{k}: per pair, Jaccard overlap of the k nearest neighbours, mean over tokens; members
-- cka_{contextual,static}_{linear,rbf}: per pair, CKA of the contextual or static embeddings;
-  members
+- cka_{contextual,pooled,static}_{linear,rbf}: per pair, CKA of the contextual embeddings at
+  the masked positions (ours), of the mean-pooled ones per held-out row (the paper's v2) or of
+  the static ones; members
 - fisher_share_{embeddings,transformer,head}: per member, the part's share of the paper's
   mini-batch Fisher; members
 - fisher_pe_share_{embeddings,transformer,head}: per member, the part's share of the
@@ -72,8 +78,8 @@ FISHER_PARTS = ("embeddings", "transformer", "head")
 SPLIT_ROWS = ("word_input", "word_decoder")  # per-example Fisher: the tied embedding's two uses
 CONTEXT_GAIN = "context_gain_bits"
 # outputs.tsv, after seed: one member's means over its masked positions (`member_outputs`)
-OUTPUTS = ("entropy_bits", "kl_uniform_bits", "cross_entropy_bits", "accuracy", "perplexity",
-           "unigram_cross_entropy_bits")
+OUTPUTS = ("entropy_bits", "kl_uniform_bits", "kl_from_uniform_bits", "cross_entropy_bits", "accuracy",
+           "perplexity", "unigram_cross_entropy_bits")
 _NUMBER = r"-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?"  # what {k} and {top_p:g} write
 
 
@@ -215,6 +221,7 @@ def member_positions(probs: np.ndarray, targets: np.ndarray, unigram: np.ndarray
     """One member's values at each masked position, (M,) each. probs (M, V), targets (M,), unigram
     (V,) the unigram model of the training tokens (stats.training_unigram)."""
     return {"entropy_bits": metrics.entropy_bits(probs), "kl_uniform_bits": metrics.kl_uniform_bits(probs),
+            "kl_from_uniform_bits": metrics.kl_from_uniform_bits(probs),
             "cross_entropy_bits": metrics.cross_entropy_nats(probs, targets) / np.log(2.0),
             "accuracy": (probs.argmax(axis=-1) == targets).astype(np.float64),
             "unigram_cross_entropy_bits": metrics.unigram_surprisal_bits(unigram, targets),
@@ -340,6 +347,8 @@ STATISTICS: tuple[Statistic, ...] = (
             {"dynamics"}),
     _member("kl_uniform_bits", "KL divergence from uniform", "bits", "members+rows",
             {"bands", "dynamics", "confidence"}),
+    _member("kl_from_uniform_bits", "KL divergence of uniform from the outputs (v2)", "bits", "members+rows",
+            {"bands", "dynamics"}),
     _member("entropy_bits", "entropy of the output distribution", "bits", "members+rows", {"bands", "dynamics"}),
     _member("accuracy", "argmax accuracy", "share of positions", "members+rows",
             {"bands", "dynamics", "confidence"}),
@@ -354,10 +363,12 @@ STATISTICS: tuple[Statistic, ...] = (
               _by_pair("pairs", "spearman"), also_in=frozenset({"dynamics", "confidence"})),
     Statistic("procrustes", "Procrustes disparity of static embeddings", "disparity", "pairs", "members", "pairs",
               _by_pair("pairs", "procrustes"), also_in=frozenset({"confidence"})),
+    Statistic("procrustes_cosine", "mean cosine of Procrustes-aligned static embeddings", "cosine", "pairs",
+              "members", "pairs", _by_pair("pairs", "procrustes_cosine")),
     Statistic("jaccard", "top-k neighbour overlap of static embeddings", "Jaccard", "pairs", "members", "topk",
               _by_pair("topk", "jaccard", lambda df, at: df["k"] == at.k), template="jaccard_k{k}",
               also_in=frozenset({"bands", "dynamics", "confidence"})),
-    *(_cka(space, kernel) for space in ("contextual", "static") for kernel in ("linear", "rbf")),
+    *(_cka(space, kernel) for space in ("contextual", "pooled", "static") for kernel in ("linear", "rbf")),
     *(_fisher(part) for part in FISHER_PARTS),
     *(_fisher_pe(part) for part in FISHER_PARTS),
     Statistic("fisher_pe_word_decoder_part", "decoder's part of the word embedding's per-example Fisher", "share",

@@ -1,7 +1,11 @@
 """Statistics of predictive distributions: entropy, divergence, disagreement.
 
 Definitions follow the paper's analysis code (docs/paper-notes.md, Metrics), in bits:
-- H(p) = -sum_v p_v log2 p_v;  KL(p || U) = log2 |V| - H(p).
+- H(p) = -sum_v p_v log2 p_v;  KL(p || U) = log2 |V| - H(p) (the paper's v1 KL).
+- KL(U || p) = sum_v (1/|V|) (log2 (1/|V|) - log2 p_v), the paper's v2 KL
+  (its distribution.py: kl_divergence(uniform, distributions)), with p clamped at
+  1e-10 as its kl_divergence does (unclamped it is infinite wherever p underflows
+  to 0); dominated by the smallest probabilities, unlike KL(p || U).
 - accuracy: argmax p == target; perplexity: exp of the mean cross-entropy in nats.
 - context gain: -log2 q(target) - (-log2 p(target)) with q the unigram model of
   the training tokens, bits per masked token; > 0 where the model uses context.
@@ -29,6 +33,16 @@ def entropy_bits(probs: np.ndarray) -> np.ndarray:
 def kl_uniform_bits(probs: np.ndarray) -> np.ndarray:
     """KL(p || uniform over V) in bits per row: log2 V - H(p). (M, V) -> (M,)."""
     return np.log2(probs.shape[-1]) - entropy_bits(probs)
+
+
+PAPER_CLAMP = 1e-10  # the paper's kl_divergence clamps both distributions at this
+
+
+def kl_from_uniform_bits(probs: np.ndarray) -> np.ndarray:
+    """KL(uniform over V || p) in bits per row, p clamped at PAPER_CLAMP as the paper's v2 code:
+    -log2 V - mean_v log2 max(p_v, 1e-10). (M, V) -> (M,)."""
+    log_p = np.log2(np.maximum(probs.astype(np.float64), PAPER_CLAMP))
+    return -np.log2(probs.shape[-1]) - log_p.mean(axis=-1)
 
 
 def cross_entropy_nats(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -8,7 +8,14 @@ are drawn (at least one; the paper draws each non-padding token with
 probability 0.1, [CLS] and [SEP] included), from a fixed seed, once per condition
 (`make_eval_masks`), and every member reads the same file, so members are
 compared on identical inputs in every run. A second, independent draw (15%) is kept for
-the empirical Fisher.
+the empirical Fisher and the mean-pooled contextual embeddings (the paper masks 15% for both).
+
+The evaluation rows are a uniform random sample of the held-out rows, drawn without
+replacement from the same seed (`draw_rows`) and kept in file order; the paper reads the
+last n rows of its dataset, and the first n rows of a topic-sorted text would evaluate one
+end of it. Each row's rank in the draw is kept (`draw_rank`), so that a smaller sample
+(the learning dynamics, the contextual positions kept for CKA) is again a uniform one:
+the rows drawn first.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import logging
 
 import numpy as np
 
-from gfm_limits.files import atomic_path
+from gfm_limits.files import InputError, atomic_path
 from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
@@ -33,18 +40,56 @@ def draw_mask(rows: np.ndarray, eligible: np.ndarray, fraction: float, rng) -> n
     return mask
 
 
+def draw_rows(n_available: int, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """min(n, n_available) of the held-out rows, uniformly at random without replacement:
+    their indices in increasing (file) order, (N,) int64, and each one's rank in the draw
+    (0 = drawn first), (N,) int64. The rows of rank < m are a uniform sample of m rows."""
+    drawn = rng.choice(n_available, size=min(n, n_available), replace=False)  # (N,) in draw order
+    order = np.argsort(drawn, kind="stable")
+    return drawn[order].astype(np.int64), order.astype(np.int64)
+
+
+def first_drawn(draw_rank: np.ndarray, n: int) -> np.ndarray:
+    """Which of the evaluation rows are among the first n drawn: (N,) bool, a uniform sample."""
+    return draw_rank < n
+
+
+def hidden_positions(predict: np.ndarray, draw_rank: np.ndarray, n: int) -> np.ndarray:
+    """The first n masked positions when rows are taken in the order they were drawn (within a
+    row, left to right): (N, T) bool, a subset of predict, so that the contextual embeddings kept
+    come from a uniform sample of rows, not from the start of the file."""
+    row, col = np.nonzero(predict)  # row-major: position order within a row
+    chosen = np.lexsort((col, draw_rank[row]))[:n]
+    keep = np.zeros_like(predict)
+    keep[row[chosen], col[chosen]] = True
+    return keep
+
+
 def make_eval_masks(tokens_path, tokenizer_path, out, *, n_sequences: int, mask_fraction: float,
                     fisher_mask_fraction: float, mask_seed: int) -> None:
-    """Write the shared evaluation rows and their prediction and Fisher masks (.npz)."""
-    rows = np.load(tokens_path)[:n_sequences]  # (N, T) uint16
+    """Write the shared evaluation rows and their prediction and Fisher masks (.npz): rows (N, T),
+    row_ids (N,) their indices among the held-out rows, draw_rank (N,), predict and fisher (N, T)."""
+    held_out = np.load(tokens_path, mmap_mode="r")  # (R, T) uint16
+    rng = np.random.default_rng(mask_seed)
+    row_ids, draw_rank = draw_rows(len(held_out), n_sequences, rng)
+    rows = np.asarray(held_out[row_ids])  # (N, T)
     special = np.array(sorted(special_ids(load(tokenizer_path)).values()))
     eligible = ~np.isin(rows, special)
-    rng = np.random.default_rng(mask_seed)
     predict = draw_mask(rows, eligible, mask_fraction, rng)
     fisher = draw_mask(rows, eligible, fisher_mask_fraction, rng)
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, rows=rows, predict=predict, fisher=fisher)
-    log.info("%d rows: %d prediction and %d Fisher positions", len(rows), predict.sum(), fisher.sum())
+        np.savez(handle, rows=rows, row_ids=row_ids, draw_rank=draw_rank, predict=predict, fisher=fisher)
+    log.info("%d of %d held-out rows: %d prediction and %d Fisher positions", len(rows), len(held_out),
+             predict.sum(), fisher.sum())
+
+
+def load_masks(path) -> dict[str, np.ndarray]:
+    """masks.npz as make_eval_masks writes it, or an InputError naming a file written before the
+    rows were drawn at random (rerun the eval_masks rule)."""
+    masks = dict(np.load(path))
+    if "draw_rank" not in masks:
+        raise InputError(f"{path}: written before the evaluation rows were drawn at random; rerun eval_masks")
+    return masks
 
 
 def masked_batches(rows: np.ndarray, mask: np.ndarray, mask_id: int, batch_size: int, device):
@@ -60,23 +105,45 @@ def masked_batches(rows: np.ndarray, mask: np.ndarray, mask_id: int, batch_size:
 
 def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id: int, batch_size: int,
                           device, precision: str = "fp32",
-                          n_hidden: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          hidden_at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax distributions at the masked positions: probs (M, V) float32, targets (M,),
-    and the final hidden states (the contextual embeddings) of the first `n_hidden`
-    masked positions, (min(n_hidden, M), H) float32."""
+    and the final hidden states (the contextual embeddings) at the masked positions that
+    hidden_at (N, T) bool, a subset of predict, marks (hidden_positions), in row order,
+    (K, H) float32; none without it."""
     import torch
 
     from gfm_limits.model import masked_hidden
 
     model.eval()
     out, hidden = [], []
-    kept = 0
     with torch.no_grad():
-        for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
+        for start, (_, selected, inputs) in zip(range(0, len(rows), batch_size),
+                                                masked_batches(rows, predict, mask_id, batch_size, device)):
             states = masked_hidden(model, inputs, selected, precision)  # (M_batch, H)
             out.append(torch.softmax(model.head(states), dim=-1).cpu().numpy())  # (M_batch, V)
-            if kept < n_hidden:
-                hidden.append(states[: n_hidden - kept].cpu().numpy())
-                kept += len(hidden[-1])
+            if hidden_at is not None:
+                end = start + batch_size
+                kept = hidden_at[start:end][predict[start:end]]  # (M_batch,) bool
+                hidden.append(states[torch.from_numpy(kept).to(states.device)].cpu().numpy())
     hidden = np.concatenate(hidden) if hidden else np.zeros((0, model.cfg.hidden_size), dtype=np.float32)
     return np.concatenate(out), rows[predict].astype(np.int64), hidden
+
+
+def pooled_hidden(model, rows: np.ndarray, mask: np.ndarray, mask_id: int, pad_id: int, batch_size: int,
+                  device, precision: str = "fp32") -> np.ndarray:
+    """One contextual embedding per row, as the paper's v2 code (embeddings.py, mean_pool): the
+    last hidden layer averaged over the row's non-padding tokens ([CLS], [SEP] and the masked
+    positions included), the positions of `mask` replaced by [MASK]. (N, T) -> (N, H) float32."""
+    import torch
+
+    from gfm_limits.model import autocast
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for ids, _, inputs in masked_batches(rows, mask, mask_id, batch_size, device):
+            with autocast(inputs.device, precision):
+                states = model.encode(inputs).float()  # (B, T, H)
+            real = (ids != pad_id).unsqueeze(-1).float()  # (B, T, 1)
+            out.append(((states * real).sum(1) / real.sum(1).clamp(min=1e-9)).cpu().numpy())  # (B, H)
+    return np.concatenate(out) if out else np.zeros((0, model.cfg.hidden_size), dtype=np.float32)

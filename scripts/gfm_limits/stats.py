@@ -4,9 +4,11 @@ Per condition (results/stats/{condition}/): outputs.tsv (one row per member: the
 masked positions of headline.member_positions, with the cross-entropy of a unigram model of the
 training tokens beside the model's own: the no-context baseline),
 js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
-Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv and fisher_per_example.tsv (member x
-group, with shares), sorted_probs.tsv (the averaged sorted output distribution),
-cka.tsv (pair x static|contextual x linear|rbf), bands.tsv (the output and
+Spearman, Procrustes disparity and cosine), topk.tsv (pair x k; a k of at least V - 1 is left
+out, where every token's other tokens are all its neighbours), fisher.tsv and
+fisher_per_example.tsv (member x group, with shares), sorted_probs.tsv (the averaged sorted
+output distribution), cka.tsv (pair x static|contextual|pooled x linear|rbf: the vocabulary,
+the hidden states at masked positions, one mean-pooled vector per held-out row), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, for every statistic of headline.STATISTICS the mean and
@@ -38,11 +40,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class StatsConfig:
     top_p: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
-    top_k: list[int] = field(default_factory=lambda: [1, 3, 5, 10, 20, 50, 100])
+    top_k: list[int] = field(default_factory=lambda: [1, 3, 5, 10, 20, 50, 100, 1000, 4000])
     summary_k: int = 10
     summary_top_p: float = 1.0
     frequency_bands: int = 3
-    cka_sigma: float = 0.5
+    cka_bandwidth: str = "ckatorch"  # ckatorch (the paper's) | median_distance (embeddings.rbf_cka)
+    cka_sigma: float = 1.0  # ckatorch's threshold, or the fraction of the median distance
     bootstrap: int = 1000
     confidence: float = 0.95
     min_context_bits: float = 0.5
@@ -86,36 +89,56 @@ def sorted_probs_table(loaded: dict[int, dict]) -> pd.DataFrame:
     return pd.DataFrame({"rank": np.arange(1, len(sorted_mean) + 1), "probability": sorted_mean})
 
 
+def usable_k(top_k: list[int], vocab_size: int) -> list[int]:
+    """The k of top_k below V - 1: at k = V - 1 every token's neighbours are all the other tokens
+    (a Jaccard of 1 whatever the embeddings), and beyond it there are not k of them."""
+    kept = [k for k in top_k if k < vocab_size - 1]
+    if len(kept) < len(top_k):
+        log.warning("top-k overlap: k %s left out, not below the vocabulary size %d minus 1",
+                    [k for k in top_k if k not in kept], vocab_size)
+    return kept
+
+
 def embedding_tables(mats: dict[int, np.ndarray],
                      top_k: list[int]) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, np.ndarray]]:
-    """Pairwise Spearman and Procrustes (one row per pair); top-k Jaccard and both local
-    Spearman versions (pair x k; the corrected one is undefined at k = 1); and each member's
-    max(top_k) nearest neighbours, (V, k_max), most similar first."""
+    """Pairwise Spearman, Procrustes disparity and Procrustes cosine (one row per pair); top-k
+    Jaccard and both local Spearman versions (pair x k, for the k of usable_k; the corrected one
+    is undefined at k = 1); and each member's largest such k nearest neighbours, (V, k_max),
+    most similar first."""
+    top_k = usable_k(top_k, len(next(iter(mats.values()))))
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
     nn = {seed: emb.nearest_neighbours(c, max(top_k)) for seed, c in cos.items()}  # (V, k_max), once
     ranks = {seed: emb.similarity_ranks(c) for seed, c in cos.items()}  # (V, V - 1), once
     pair_rows, topk_rows = [], []
     for a, b in itertools.combinations(sorted(mats), 2):
+        disparity, cosine = emb.procrustes_fit(mats[a], mats[b])
         pair_rows.append({"seed_a": a, "seed_b": b, "spearman": emb.spearman_from_ranks(ranks[a], ranks[b]),
-                          "procrustes": emb.procrustes_disparity(mats[a], mats[b])})
+                          "procrustes": disparity, "procrustes_cosine": cosine})
         for k in top_k:
             nn_a, nn_b = nn[a][:, :k], nn[b][:, :k]
             topk_rows.append({"seed_a": a, "seed_b": b, "k": k, "jaccard": emb.jaccard(nn_a, nn_b),
                               "local_spearman": emb.local_spearman(cos[a], cos[b], nn_a, nn_b) if k > 1 else np.nan,
                               "local_spearman_paper": emb.local_spearman_paper(cos[a], cos[b], nn_a)})
-    return pd.DataFrame(pair_rows), pd.DataFrame(topk_rows), nn
+    topk = pd.DataFrame(topk_rows, columns=["seed_a", "seed_b", "k", "jaccard", "local_spearman",
+                                            "local_spearman_paper"])
+    return pd.DataFrame(pair_rows), topk, nn
 
 
-def cka_table(mats: dict[int, np.ndarray], loaded: dict[int, dict], sigma: float) -> pd.DataFrame:
-    """Linear and RBF CKA between every pair of members, of the static embeddings (over the
-    vocabulary) and of the contextual ones (final hidden states at the shared masked positions)."""
-    spaces = {"static": mats, "contextual": {seed: data["hidden"] for seed, data in loaded.items()}}
+def cka_table(mats: dict[int, np.ndarray], loaded: dict[int, dict], sigma: float,
+              bandwidth: str = StatsConfig.cka_bandwidth) -> pd.DataFrame:
+    """Linear and RBF CKA between every pair of members (RBF: embeddings.rbf_cka with sigma and
+    bandwidth), of the static embeddings (over the vocabulary), of the contextual ones at the
+    shared masked positions (final hidden states, ours) and of the mean-pooled ones (one
+    last-layer vector per held-out row, the paper's v2)."""
+    spaces = {"static": mats, "contextual": {seed: data["hidden"] for seed, data in loaded.items()},
+              "pooled": {seed: data["pooled"] for seed, data in loaded.items()}}
+    rbf = lambda x, y: emb.rbf_cka(x, y, sigma, bandwidth)  # noqa: E731
     rows = []
     for space, mats in spaces.items():
         for a, b in itertools.combinations(sorted(mats), 2):
             if len(mats[a]) < 3:  # no contextual positions kept (extract.contextual_positions 0)
                 continue
-            for kernel, cka in (("linear", emb.linear_cka), ("rbf", lambda x, y: emb.rbf_cka(x, y, sigma))):
+            for kernel, cka in (("linear", emb.linear_cka), ("rbf", rbf)):
                 rows.append({"seed_a": a, "seed_b": b, "space": space, "kernel": kernel, "items": len(mats[a]),
                              "cka": cka(mats[a], mats[b])})
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
@@ -219,14 +242,18 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     loaded = {seed: dict(np.load(predictions[seed])) for seed in seeds}  # each file read once
     mats = {seed: np.load(embeddings[seed]) for seed in seeds}
     tokens = np.load(train_tokens)
-    unigram = training_unigram(tokens, loaded[seeds[0]]["probs"].shape[1])
+    vocab_size = loaded[seeds[0]]["probs"].shape[1]
+    if cfg.summary_k >= vocab_size - 1:  # usable_k would leave it out
+        raise ValueError(f"stats.summary_k ({cfg.summary_k}) needs a vocabulary of more than k + 1 tokens; "
+                         f"this one has {vocab_size}")
+    unigram = training_unigram(tokens, vocab_size)
     tables, positions, pairs = output_tables(loaded, unigram, top_ps=cfg.top_p, summary_top_p=cfg.summary_top_p)
     tables["sorted_probs"] = sorted_probs_table(loaded)
     emb_pairs, tables["topk"], nn = embedding_tables(mats, cfg.top_k)
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
-    tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
+    tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma, cfg.cka_bandwidth)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
     row_of, n_rows = masked_rows(masks, loaded[seeds[0]]["targets"])
