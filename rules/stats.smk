@@ -11,6 +11,11 @@ rule stats:
         fisher_rows=member_files(
             "results/extract/{condition}/seed{seed}/fisher_rows.npz"
         ),
+        fisher_true=member_files("results/extract/{condition}/seed{seed}/fisher_true.tsv"),
+        fisher_true_rows=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_true_rows.npz"
+        ),
+        layers=member_files("results/extract/{condition}/seed{seed}/layers.npy"),
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
     output:
         **PLAN.table_outputs(),

@@ -121,6 +121,28 @@ def cka_table(mats: dict[int, np.ndarray], loaded: dict[int, dict], sigma: float
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
 
 
+def debiased_cka_rows(mats: dict[int, np.ndarray], loaded: dict[int, dict]) -> pd.DataFrame:
+    """cka.tsv's rows of kernel `linear_debiased` (embeddings.debiased_linear_cka, beyond the
+    paper): every pair, static and contextual embeddings, as cka_table's."""
+    spaces = {"static": mats, "contextual": {seed: data["hidden"] for seed, data in loaded.items()}}
+    rows = [{"seed_a": a, "seed_b": b, "space": space, "kernel": "linear_debiased", "items": len(m[a]),
+             "cka": emb.debiased_linear_cka(m[a], m[b])}
+            for space, m in spaces.items() for a, b in itertools.combinations(sorted(m), 2) if len(m[a]) >= 4]
+    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
+
+
+def beyond_tables(fishers_true: dict[int, str] | None, layers: dict[int, str] | None) -> dict[str, pd.DataFrame]:
+    """fisher_true.tsv (fisher_table of the members' true Fisher, member x group with shares) and
+    geometry.tsv (geometry.geometry_table of the members' layer states, layer x seed x statistic);
+    each empty, with its columns, where its inputs are not given."""
+    from gfm_limits import geometry
+
+    true = (fisher_table(fishers_true) if fishers_true
+            else pd.DataFrame(columns=["seed", "group", "n_params", "fisher", "fisher_per_param", "share"]))
+    states = geometry.geometry_table({seed: np.load(path) for seed, path in layers.items()} if layers else {})
+    return {"fisher_true": true, "geometry": states}
+
+
 def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Each non-special token type's band (0 = most frequent in training), -1 for specials, and
     the bands' rank ranges and training counts. Types are ranked by count (ties by id) and split
@@ -196,10 +218,13 @@ def fisher_table(paths: dict[int, str]) -> pd.DataFrame:
 def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
                     fishers_per_example: dict[int, str], fisher_rows: dict[int, str], train_tokens: str,
                     out: dict[str, str], replicates_out: str, cfg: StatsConfig,
-                    condition: str) -> dict[str, pd.DataFrame]:
+                    condition: str, fishers_true: dict[int, str] | None = None,
+                    fisher_true_rows: dict[int, str] | None = None,
+                    layers: dict[int, str] | None = None) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
     replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
-    but train_tokens and the outputs are by seed."""
+    but train_tokens and the outputs are by seed; without the true Fisher or the layer states
+    (beyond_tables) their tables are written empty."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
@@ -213,10 +238,15 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
-    tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma)
+    tables["cka"] = pd.concat([cka_table(mats, loaded, cfg.cka_sigma), debiased_cka_rows(mats, loaded)],
+                              ignore_index=True)
+    rows = headline.fisher_rows([fisher_rows[s] for s in seeds])
+    tables |= beyond_tables(fishers_true, layers)
+    if fisher_true_rows is not None:
+        rows |= headline.fisher_true_rows([fisher_true_rows[s] for s in seeds])
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
-    evidence = headline.Evidence.gather(positions, pairs, headline.fisher_rows([fisher_rows[s] for s in seeds]))
+    evidence = headline.Evidence.gather(positions, pairs, rows)
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
