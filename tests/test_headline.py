@@ -76,7 +76,7 @@ def debiased_cka_by_loops(x: np.ndarray, y: np.ndarray) -> float:
         off = [(i, j) for i in range(n) for j in range(n) if i != j]
         trace = sum(k[i, j] * m[j, i] for i, j in off)
         sums = sum(k[i, j] for i, j in off) * sum(m[i, j] for i, j in off)
-        triple = sum(k[i, j] * m[j, l] for i, j in off for l in range(n) if l != j)
+        triple = sum(k[i, j] * m[j, q] for i, j in off for q in range(n) if q != j)
         return (trace + sums / ((n - 1) * (n - 2)) - 2 * triple / (n - 2)) / (n * (n - 3))
     x, y = x - x.mean(0), y - y.mean(0)
     return hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y))
