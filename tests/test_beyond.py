@@ -75,3 +75,38 @@ def test_layer_states_equal_hf_hidden_states_at_the_masked_positions(rows, n):
     expected = np.stack([h[sel][:n].numpy() for h in hidden])  # (L + 1, n, H), row-major positions
     assert states.shape == (TINY.num_layers + 1, min(n, int(mask.sum())), TINY.hidden_size)
     np.testing.assert_allclose(states, expected, atol=1e-5)
+
+
+def test_extract_writes_the_true_fisher_and_layer_states_beside_the_paper_outputs(tmp_path):
+    import pandas as pd
+
+    from gfm_limits.extract import extract_member
+    from gfm_limits.model import build_model, load_model, save_pretrained
+    from gfm_limits.predictions import make_eval_masks
+
+    member, vocab = tmp_path / "member", 26
+    cfg = ModelConfig(hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32, max_position=16)
+    save_pretrained(build_model(cfg, vocab, 0, seed=7), 0, member)
+    tk.build_kmer(member / "tokenizer.json", k=2)
+    tokens = np.random.default_rng(2).integers(5, vocab, size=(6, 12)).astype(np.uint16)
+    tokens[:, 0], tokens[:, -1] = 2, 3
+    np.save(tmp_path / "tokens.npy", tokens)
+    make_eval_masks(tmp_path / "tokens.npy", member / "tokenizer.json", tmp_path / "masks.npz", n_sequences=6,
+                    mask_fraction=0.25, fisher_mask_fraction=0.3, mask_seed=1)
+    out = {name: tmp_path / name for name in ("p.npz", "e.npy", "f.tsv", "fpe.tsv", "rows.npz", "ft.tsv",
+                                              "ftrows.npz", "layers.npy")}
+    extract_member(member, tmp_path / "masks.npz", batch_size=4, predictions_out=out["p.npz"],
+                   embeddings_out=out["e.npy"], fisher_out=out["f.tsv"], fisher_per_example_out=out["fpe.tsv"],
+                   fisher_rows_out=out["rows.npz"], n_hidden=5, fisher_true_out=out["ft.tsv"],
+                   fisher_true_rows_out=out["ftrows.npz"], layers_out=out["layers.npy"], fisher_true_samples=3,
+                   fisher_true_seed=4)
+    masks = np.load(tmp_path / "masks.npz")
+    layers = np.load(out["layers.npy"])
+    assert layers.shape == (3, 5, 16)
+    np.testing.assert_allclose(layers[-1], np.load(out["p.npz"])["hidden"], atol=1e-6)  # the last: the contextual
+    true, rows = pd.read_csv(out["ft.tsv"], sep="\t"), np.load(out["ftrows.npz"])
+    assert list(true["group"]) == list(pd.read_csv(out["fpe.tsv"], sep="\t")["group"]) == list(rows["groups"])
+    np.testing.assert_allclose(rows["values"].mean(axis=0), true["fisher"], rtol=1e-6)
+    _, _, direct = fisher_true_per_example(load_model(member), masks["rows"], masks["fisher"], 4, 4, CPU, seed=4,
+                                           samples=3)
+    np.testing.assert_allclose(rows["values"], direct, rtol=1e-6)
