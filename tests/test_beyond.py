@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from gfm_limits import tokenizer as tk
 from gfm_limits.fisher import fisher_per_example, fisher_true_per_example, group_of
-from gfm_limits.geometry import layer_states
 from gfm_limits.model import ModelConfig, build_hf_model, from_hf
+from gfm_limits.predictions import layer_states
 
 TINY = ModelConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_position=32)
 CPU = torch.device("cpu")

@@ -5,7 +5,7 @@ Writes the predictive distributions at the shared masked positions
 tied to the decoder), the paper's layer-wise empirical Fisher and the
 per-example empirical Fisher with the tied embedding split (fisher.py); beyond the paper, the
 per-example true Fisher (labels drawn from the model, fisher.fisher_true_per_example) and every
-layer's hidden states at the first contextual_positions masked positions (geometry.layer_states).
+layer's hidden states at the first contextual_positions masked positions (predictions.layer_states).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _beyond(model, rows, predict, fisher_mask, mask_id: int, batch_size: int, de
     import pandas as pd
 
     from gfm_limits.fisher import fisher_true_per_example
-    from gfm_limits.geometry import layer_states
+    from gfm_limits.predictions import layer_states
 
     if fisher_true_out is not None:
         records, groups, by_row = fisher_true_per_example(model, rows, fisher_mask, mask_id, batch_size, device,

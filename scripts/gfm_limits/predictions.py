@@ -80,3 +80,38 @@ def predict_distributions(model, rows: np.ndarray, predict: np.ndarray, mask_id:
                 kept += len(hidden[-1])
     hidden = np.concatenate(hidden) if hidden else np.zeros((0, model.cfg.hidden_size), dtype=np.float32)
     return np.concatenate(out), rows[predict].astype(np.int64), hidden
+
+
+def layer_states(model, rows: np.ndarray, predict: np.ndarray, mask_id: int, batch_size: int, device,
+                 n_positions: int, precision: str = "fp32") -> np.ndarray:
+    """The hidden states of the first n_positions masked positions (row order, every masked
+    position [MASK] at once, as predictions.predict_distributions) after the embedding LayerNorm
+    and after each encoder layer: (L + 1, min(n_positions, M), H) float32. The last layer's are
+    the contextual embeddings of predict_distributions. For geometry.py (kept free of torch, for the
+    stats environment). Forward hooks read model.encode's layers."""
+    import torch
+
+    from gfm_limits.model import autocast, flat_index
+
+    model.eval()
+    modules = [model.embed_norm, *model.layers]
+    caught: list = [None] * len(modules)
+    hooks = [m.register_forward_hook(lambda mod, args, out, i=i: caught.__setitem__(i, out))
+             for i, m in enumerate(modules)]
+    kept, out = 0, []
+    try:
+        with torch.no_grad():
+            for _, selected, inputs in masked_batches(rows, predict, mask_id, batch_size, device):
+                if kept >= n_positions:
+                    break
+                with autocast(device, precision):
+                    model.encode(inputs)
+                index = flat_index(selected)[: n_positions - kept]
+                out.append(torch.stack([h.float().flatten(0, 1)[index] for h in caught]).cpu().numpy())
+                kept += len(index)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not out:
+        return np.zeros((len(modules), 0, model.cfg.hidden_size), dtype=np.float32)
+    return np.concatenate(out, axis=1).astype(np.float32)
