@@ -6,7 +6,9 @@ training tokens beside the model's own: the no-context baseline),
 js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
 Spearman, Procrustes), topk.tsv (pair x k), fisher.tsv and fisher_per_example.tsv (member x
 group, with shares), sorted_probs.tsv (the averaged sorted output distribution),
-cka.tsv (pair x static|contextual x linear|rbf), bands.tsv (the output and
+cka.tsv (pair x static|contextual x linear|rbf|linear_debiased), fisher_true.tsv (member x group:
+the true Fisher, labels drawn from the model), geometry.tsv (layer x member x statistic,
+geometry.py), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, for every statistic of headline.STATISTICS the mean and
