@@ -11,7 +11,9 @@ rule stats:
         fisher_rows=member_files(
             "results/extract/{condition}/seed{seed}/fisher_rows.npz"
         ),
-        fisher_true=member_files("results/extract/{condition}/seed{seed}/fisher_true.tsv"),
+        fisher_true=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_true.tsv"
+        ),
         fisher_true_rows=member_files(
             "results/extract/{condition}/seed{seed}/fisher_true_rows.npz"
         ),
