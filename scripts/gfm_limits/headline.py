@@ -288,8 +288,8 @@ def _decoder_part(tables: Tables, at: Settings) -> pd.Series:
 
 def _cka(space: str, kernel: str) -> Statistic:
     where = lambda df, at: (df["space"] == space) & (df["kernel"] == kernel)  # noqa: E731
-    return Statistic(f"cka_{space}_{kernel}", f"{kernel} CKA of the {space} embeddings", "CKA", "pairs", "members",
-                     "cka", _by_pair("cka", "cka", where),
+    return Statistic(f"cka_{space}_{kernel}", f"{kernel.replace('_', ' ')} CKA of the {space} embeddings", "CKA",
+                     "pairs", "members", "cka", _by_pair("cka", "cka", where),
                      also_in=frozenset({"confidence"} if kernel == "linear" else ()))
 
 

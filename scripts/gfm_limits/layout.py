@@ -13,7 +13,7 @@ MEMBER_RECORD = "training.json"
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci",
           "fisher_true", "geometry")
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
-           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics")
+           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").
