@@ -30,6 +30,9 @@ rule extract:
         fisher="results/extract/{condition}/seed{seed}/fisher.tsv",
         fisher_per_example="results/extract/{condition}/seed{seed}/fisher_per_example.tsv",
         fisher_rows="results/extract/{condition}/seed{seed}/fisher_rows.npz",
+        fisher_true="results/extract/{condition}/seed{seed}/fisher_true.tsv",
+        fisher_true_rows="results/extract/{condition}/seed{seed}/fisher_true_rows.npz",
+        layers="results/extract/{condition}/seed{seed}/layers.npy",
     log:
         "results/logs/extract/{condition}/seed{seed}.log",
     benchmark:

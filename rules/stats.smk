@@ -12,6 +12,13 @@ rule stats:
             "results/extract/{condition}/seed{seed}/fisher_rows.npz"
         ),
         masks="results/extract/{condition}/masks.npz",
+        fisher_true=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_true.tsv"
+        ),
+        fisher_true_rows=member_files(
+            "results/extract/{condition}/seed{seed}/fisher_true_rows.npz"
+        ),
+        layers=member_files("results/extract/{condition}/seed{seed}/layers.npy"),
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
     output:
         **PLAN.table_outputs(),

@@ -12,4 +12,6 @@ extract_member(snakemake.input.model, snakemake.input.masks, batch_size=cfg.batc
                fisher_batch_size=cfg.fisher_batch_size, predictions_out=out.predictions,
                embeddings_out=out.embeddings, fisher_out=out.fisher,
                threads=snakemake.threads, fisher_per_example_out=out.fisher_per_example,
-               fisher_rows_out=out.fisher_rows, precision=cfg.precision, n_hidden=cfg.contextual_positions)
+               fisher_rows_out=out.fisher_rows, precision=cfg.precision, n_hidden=cfg.contextual_positions,
+               fisher_true_out=out.fisher_true, fisher_true_rows_out=out.fisher_true_rows, layers_out=out.layers,
+               fisher_true_samples=cfg.fisher_true_samples, fisher_true_seed=cfg.fisher_true_seed)

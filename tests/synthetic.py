@@ -83,10 +83,31 @@ def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsCon
         np.savez(member["fisher_rows"].with_suffix(".npz"), groups=np.array(GROUPS + SPLIT), values=data["rows"][seed])
         for k, ext in zip(files, (".npz", ".npy", ".tsv", ".tsv", ".npz")):
             files[k][seed] = str(member[k].with_suffix(ext))
+    true = write_beyond(directory, seeds, rng, data, hidden_rows)
     tables = condition_stats(predictions=files["predictions"], embeddings=files["embeddings"], fishers=files["fisher"],
                              fishers_per_example=files["fisher_per_example"], fisher_rows=files["fisher_rows"],
                              masks=str(directory / "masks.npz"), train_tokens=str(directory / "train.npy"),
                              out={t: str(directory / f"{t}.tsv") for t in TABLES},
-                             replicates_out=str(directory / "replicates.npz"), cfg=cfg, condition=name)
+                             replicates_out=str(directory / "replicates.npz"), cfg=cfg, condition=name, **true)
     baselines_table().to_csv(directory / "baselines.tsv", sep="\t", index=False)
     return {"tokens": tokens, "targets": targets, "masks": mask, "tables": tables, **data}
+
+
+def write_beyond(directory: Path, seeds, rng, data: dict, hidden_rows: int) -> dict:
+    """The extract rule's outputs beyond the paper: the true Fisher (table and rows, as the
+    per-example one) and the layer states (3 layers of hidden_rows states); condition_stats'
+    arguments for them. Adds true_rows (R, G) and layers (L + 1, n, d) by seed to data."""
+    files = {"fishers_true": {}, "fisher_true_rows": {}, "layers": {}}
+    data["true_rows"], data["layers"] = {}, {}
+    for seed in seeds:
+        data["true_rows"][seed] = rng.uniform(0.5, 3, (ROWS, len(GROUPS) + 2))  # (R, G)
+        data["layers"][seed] = rng.normal(size=(3, hidden_rows, 4)).astype(np.float32)
+        paths = {k: directory / f"{k}{seed}{ext}" for k, ext in
+                 (("fishers_true", ".tsv"), ("fisher_true_rows", ".npz"), ("layers", ".npy"))}
+        pd.DataFrame({"group": GROUPS + SPLIT, "fisher": data["true_rows"][seed].mean(axis=0)}).to_csv(
+            paths["fishers_true"], sep="\t", index=False)
+        np.savez(paths["fisher_true_rows"], groups=np.array(GROUPS + SPLIT), values=data["true_rows"][seed])
+        np.save(paths["layers"], data["layers"][seed])
+        for k in files:
+            files[k][seed] = str(paths[k])
+    return files

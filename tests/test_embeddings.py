@@ -177,3 +177,38 @@ def test_procrustes_cosine_is_the_papers_mean_cosine_of_aligned_rows(matrix):
     rotated = 3.0 * matrix @ ortho_group.rvs(16, random_state=4) + 1.0
     assert emb.procrustes_cosine(matrix, rotated) == pytest.approx(1.0, abs=1e-12)
     assert 0.0 < emb.procrustes_cosine(matrix, other) < 1.0
+
+
+def _unbiased_hsic_by_loops(k: np.ndarray, m: np.ndarray) -> float:
+    """Song et al. (2012), eq. 5, written out: K and L with zero diagonals, sums over indices."""
+    n = len(k)
+    k, m = k.copy(), m.copy()
+    np.fill_diagonal(k, 0.0)
+    np.fill_diagonal(m, 0.0)
+    trace = sum(k[i, j] * m[j, i] for i in range(n) for j in range(n))
+    ones = sum(k[i, j] for i in range(n) for j in range(n)) * sum(m[i, j] for i in range(n) for j in range(n))
+    triple = sum(k[i, j] * m[j, q] for i in range(n) for j in range(n) for q in range(n))
+    return (trace + ones / ((n - 1) * (n - 2)) - 2 * triple / (n - 2)) / (n * (n - 3))
+
+
+def test_debiased_linear_cka_equals_the_unbiased_hsic_formula_written_out():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(9, 4)), rng.normal(size=(9, 3))
+    y[:, 0] += 2 * x[:, 1]
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    k, m = xc @ xc.T, yc @ yc.T
+    expected = _unbiased_hsic_by_loops(k, m) / np.sqrt(_unbiased_hsic_by_loops(k, k) * _unbiased_hsic_by_loops(m, m))
+    assert emb.debiased_linear_cka(x, y) == pytest.approx(expected, rel=1e-10)
+    assert emb.debiased_linear_cka(x, x @ ortho_group.rvs(4, random_state=1) * 3.0) == pytest.approx(1.0)
+
+
+def test_debiased_linear_cka_is_about_zero_for_independent_matrices_where_the_plain_one_is_not():
+    rng = np.random.default_rng(6)
+    n, d = 40, 200  # few items, many dimensions: the plain estimate's bias
+    plain, debiased = [], []
+    for _ in range(20):
+        x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        plain.append(emb.linear_cka(x, y))
+        debiased.append(emb.debiased_linear_cka(x, y))
+    assert np.mean(plain) > 0.5
+    assert abs(np.mean(debiased)) < 0.02

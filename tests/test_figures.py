@@ -198,3 +198,23 @@ def test_cka_draws_each_estimate_as_a_bar_with_its_interval(tmp_path):
     np.testing.assert_allclose(_segments(ax)[:, 1:], [(0.7, 0.9), (0.79, 1.01), (0.2, 0.4), (0.39, 0.61)])
     assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == [
         "linear CKA of the static embeddings", "rbf CKA of the static embeddings"]
+
+
+def test_geometry_draws_each_member_and_the_mean_over_members_per_layer(tmp_path):
+    from gfm_limits.geometry import STATISTICS as GEOMETRY
+
+    rows = [{"layer": layer, "seed": seed, "statistic": stat, "value": 10 * c + seed + layer / 10 + j, "items": 9}
+            for c, _ in enumerate(CONDITIONS) for seed in (1, 2) for layer in range(3)
+            for j, stat in enumerate(GEOMETRY)]
+    for c, condition in enumerate(CONDITIONS):
+        _write(tmp_path / condition, "geometry", [r for r in rows if r["value"] // 10 == c])
+    axes = Figure().subplots(1, 4)
+    figures.plot_geometry(_paths(tmp_path, CONDITIONS), axes)
+    for j, ax in enumerate(axes):
+        lines = [line.get_ydata() for line in ax.get_lines()]  # per condition: member 1, member 2, mean
+        assert len(lines) == 6
+        for c in range(len(CONDITIONS)):
+            one, two, mean = lines[3 * c : 3 * c + 3]
+            np.testing.assert_allclose(one, [10 * c + 1 + layer / 10 + j for layer in range(3)])
+            np.testing.assert_allclose(mean, (np.asarray(one) + np.asarray(two)) / 2)
+        assert ax.get_title() == GEOMETRY[j].replace("_", " ")

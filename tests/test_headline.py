@@ -69,6 +69,20 @@ def hsic_cka(k: np.ndarray, m: np.ndarray) -> float:
     return hsic(k, m) / np.sqrt(hsic(k, k) * hsic(m, m))
 
 
+def debiased_cka_by_loops(x: np.ndarray, y: np.ndarray) -> float:
+    """Debiased linear CKA: Song et al.'s unbiased HSIC written out with loops over i != j."""
+    def hsic(a, b):
+        k, m = a @ a.T, b @ b.T
+        n = len(k)
+        off = [(i, j) for i in range(n) for j in range(n) if i != j]
+        trace = sum(k[i, j] * m[j, i] for i, j in off)
+        sums = sum(k[i, j] for i, j in off) * sum(m[i, j] for i, j in off)
+        triple = sum(k[i, j] * m[j, q] for i, j in off for q in range(n) if q != j)
+        return (trace + sums / ((n - 1) * (n - 2)) - 2 * triple / (n - 2)) / (n * (n - 3))
+    x, y = x - x.mean(0), y - y.mean(0)
+    return hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y))
+
+
 def rbf(x: np.ndarray) -> np.ndarray:
     """ckatorch's RBF kernel (the default bandwidth): sigma^2 = threshold^2 x the lower median of
     all n^2 squared distances, the zeros of each item with itself included."""
@@ -136,6 +150,12 @@ def by_hand(data: dict) -> dict[str, ByHand]:
         rows = np.stack([data["rows"][s] for s in SEEDS])  # (S, R, G): columns GROUPS, word_input, word_decoder
         num, den = rows[:, :, GROUPS.index(group)], rows[:, :, : len(GROUPS)].sum(axis=2)
         out[f"fisher_pe_share_{part}"] = ByHand(num.sum(1) / den.sum(1), rows=(num, den))
+        true = np.stack([data["true_rows"][s] for s in SEEDS])  # (S, R, G), as rows
+        num, den = true[:, :, GROUPS.index(group)], true[:, :, : len(GROUPS)].sum(axis=2)
+        out[f"fisher_true_share_{part}"] = ByHand(num.sum(1) / den.sum(1), rows=(num, den))
+    for space, mats in spaces.items():
+        out[f"cka_{space}_linear_debiased"] = ByHand(np.array([debiased_cka_by_loops(mats[i], mats[j])
+                                                               for i, j in PAIRS]))
     word = np.stack([data["rows"][s][:, -2:] for s in SEEDS])  # (S, R, 2)
     out["fisher_pe_word_decoder_part"] = ByHand(word[:, :, 1].sum(1) / word.sum(axis=(1, 2)),
                                                 rows=(word[:, :, 1], word.sum(axis=2)))

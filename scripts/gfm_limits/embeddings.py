@@ -196,3 +196,28 @@ def rbf_cka(x: np.ndarray, y: np.ndarray, sigma_fraction: float = 1.0, bandwidth
     kc = _centred(_rbf_kernel(x, sigma_fraction, bandwidth))
     lc = _centred(_rbf_kernel(y, sigma_fraction, bandwidth))
     return float(np.sum(kc * lc) / np.sqrt(np.sum(kc * kc) * np.sum(lc * lc)))
+
+
+def _unbiased_hsic_linear(x: np.ndarray, y: np.ndarray) -> float:
+    """Song et al. (2012) unbiased HSIC of the linear kernels K = x x^T, L = y y^T with their
+    diagonals set to 0 (K~, L~), from the features without forming (n, n) matrices:
+    [tr(K~ L~) + 1'K~1 1'L~1 / ((n-1)(n-2)) - 2/(n-2) 1'K~L~1] / (n(n-3))."""
+    n = len(x)
+    kd, ld = np.sum(x**2, axis=1), np.sum(y**2, axis=1)  # (n,) the kernels' diagonals
+    trace = np.linalg.norm(x.T @ y) ** 2 - kd @ ld  # sum over i != j of K_ij L_ij
+    k1, l1 = x @ x.sum(axis=0) - kd, y @ y.sum(axis=0) - ld  # (n,) K~ 1, L~ 1
+    return float((trace + k1.sum() * l1.sum() / ((n - 1) * (n - 2)) - 2 * (k1 @ l1) / (n - 2)) / (n * (n - 3)))
+
+
+def debiased_linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Debiased linear CKA (Kornblith et al. 2019, Nguyen et al. 2021): CKA with the unbiased
+    HSIC estimator of Song et al. (2012) in place of tr(K H L H) / (n-1)^2, whose bias grows
+    with d / n (the plain estimate of two independent random matrices is far from 0 when d is
+    not small against n). Features centred first, as Kornblith's code. (n, d1), (n, d2), n > 3
+    -> about [-1, 1]; about 0 for independent representations."""
+    if len(x) < 4:
+        raise ValueError(f"the unbiased HSIC needs at least 4 items, got {len(x)}")
+    x = x.astype(np.float64) - x.mean(axis=0)
+    y = y.astype(np.float64) - y.mean(axis=0)
+    xy, xx, yy = _unbiased_hsic_linear(x, y), _unbiased_hsic_linear(x, x), _unbiased_hsic_linear(y, y)
+    return float(xy / np.sqrt(xx * yy))

@@ -6,7 +6,9 @@ masked positions (`hidden`, ours) and one mean-pooled last-layer vector per held
 (`pooled`, the paper's v2); the static input-embedding matrix (word_embeddings.weight,
 tied to the decoder), the paper's layer-wise empirical Fisher (squared gradients of
 mini-batches of `fisher_batch_size` rows, 8 as the paper) and the per-example empirical
-Fisher with the tied embedding split (fisher.py).
+Fisher with the tied embedding split (fisher.py); beyond the paper, the per-example true Fisher
+(labels drawn from the model, fisher.fisher_true_per_example) and every layer's hidden states at
+the contextual positions (predictions.layer_states).
 """
 
 from __future__ import annotations
@@ -40,12 +42,15 @@ class ExtractConfig:
     mask_seed: int = 0
     precision: str = "bf16"  # bf16 | fp32, on a GPU
     contextual_positions: int = 2048  # masked positions whose final hidden states are kept (CKA)
+    fisher_true_samples: int = 1  # labels drawn from the model per masked position, true Fisher
+    fisher_true_seed: int = 0  # seed of those draws
 
 
 def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, embeddings_out, fisher_out,
                    fisher_batch_size: int = ExtractConfig.fisher_batch_size, threads: int = 1,
                    precision: str = "bf16", fisher_per_example_out=None, fisher_rows_out=None,
-                   n_hidden: int = 0) -> None:
+                   n_hidden: int = 0, fisher_true_out=None, fisher_true_rows_out=None, layers_out=None,
+                   fisher_true_samples: int = 1, fisher_true_seed: int = 0) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
     and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32.
     The predictions file also holds the contextual embeddings: `hidden`, the final hidden
@@ -84,5 +89,32 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
         if fisher_rows_out is not None:
             with atomic_path(fisher_rows_out) as tmp, open(tmp, "wb") as handle:
                 np.savez(handle, groups=np.array(groups), values=by_row)
+    _beyond(model, rows, predict, fisher_mask, mask_id, batch_size, device, precision=precision,
+            hidden_at=hidden_at, fisher_true_out=fisher_true_out, fisher_true_rows_out=fisher_true_rows_out,
+            layers_out=layers_out, samples=fisher_true_samples, seed=fisher_true_seed)
     log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),
              embeddings.shape, len(records))
+
+
+def _beyond(model, rows, predict, fisher_mask, mask_id: int, batch_size: int, device, *, precision: str,
+            hidden_at: np.ndarray, fisher_true_out, fisher_true_rows_out, layers_out, samples: int,
+            seed: int) -> None:
+    """The outputs beyond the paper, each where its path is given: the true Fisher (table and
+    rows, as the per-example one) and the layer states (.npy, (L + 1, n, H))."""
+    import pandas as pd
+
+    from gfm_limits.fisher import fisher_true_per_example
+    from gfm_limits.predictions import layer_states
+
+    if fisher_true_out is not None:
+        records, groups, by_row = fisher_true_per_example(model, rows, fisher_mask, mask_id, batch_size, device,
+                                                          seed=seed, samples=samples)
+        with atomic_path(fisher_true_out) as tmp:
+            pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
+        if fisher_true_rows_out is not None:
+            with atomic_path(fisher_true_rows_out) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, groups=np.array(groups), values=by_row)
+    if layers_out is not None:
+        states = layer_states(model, rows, predict, mask_id, batch_size, device, hidden_at, precision)
+        with atomic_path(layers_out) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, states)

@@ -22,6 +22,9 @@
 - frequency_bands: cross-entropy, JS distance and top-k overlap by the training
   frequency band of the token (bands.tsv);
 - cka: linear and RBF CKA between members, static, contextual and pooled (ci.tsv);
+- geometry (beyond the paper): effective rank, anisotropy, uniformity and participation ratio of
+  the hidden states at the masked positions against the layer (geometry.tsv): each member and
+  the mean over members, per condition;
 - baselines: each model's cross-entropy per character beside the Markov and
   xz baselines of its corpus (baselines.py);
 - dynamics: the statistics against training tokens, at every snapshot and the
@@ -269,6 +272,23 @@ def plot_cka(tables, ax) -> None:
     ax.legend(fontsize=7)
 
 
+def plot_geometry(tables, axes) -> None:
+    """One panel per statistic of geometry.STATISTICS: per condition, the mean over members against
+    the layer (0: after the embeddings), each member a thin line beside it."""
+    from gfm_limits.geometry import STATISTICS as GEOMETRY
+
+    df = _load(tables, "geometry")
+    for ax, statistic in zip(axes, GEOMETRY):
+        for i, condition in enumerate(tables):
+            sub = df[(df["condition"] == condition) & (df["statistic"] == statistic)]
+            for _, member in sub.groupby("seed"):
+                ax.plot(member["layer"], member["value"], color=f"C{i}", lw=0.6, alpha=0.4)
+            mean = sub.groupby("layer")["value"].mean()
+            ax.plot(mean.index, mean.to_numpy(), "o-", color=f"C{i}", lw=2, label=condition)
+        ax.set(xlabel="layer (0: embeddings)", title=statistic.replace("_", " "))
+    axes[0].legend(fontsize=7)
+
+
 def plot_baselines(tables, baselines: dict[str, str], ax) -> None:
     """Per condition, on one bits-per-character axis: the Markov models over tokens and over
     characters (orders as labels), xz, and the model's own cross-entropy with its interval."""
@@ -396,6 +416,10 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
     fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
     plot_cka(tables, ax)
     _save(fig, outputs, "cka")
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4), layout="constrained")
+    plot_geometry(tables, axes)
+    _save(fig, outputs, "geometry")
     plt.close(fig)
     if dynamics is not None:
         fig = plt.figure(figsize=(16, 10), layout="constrained")

@@ -51,6 +51,11 @@ The statistics (name: one value, what is resampled):
   mini-batch Fisher; members
 - fisher_pe_share_{embeddings,transformer,head}: per member, the part's share of the
   per-example Fisher; members+rows
+- fisher_true_share_{embeddings,transformer,head}: per member, the part's share of the
+  per-example true Fisher (labels drawn from the model; fisher.fisher_true_per_example);
+  members+rows
+- cka_{contextual,static}_linear_debiased: per pair, linear CKA with the unbiased HSIC
+  (embeddings.debiased_linear_cka); members
 - fisher_pe_word_decoder_part: per member, the decoder's part of the tied word embedding's
   per-example Fisher; members+rows
 
@@ -316,8 +321,8 @@ def _decoder_part(tables: Tables, at: Settings) -> pd.Series:
 
 def _cka(space: str, kernel: str) -> Statistic:
     where = lambda df, at: (df["space"] == space) & (df["kernel"] == kernel)  # noqa: E731
-    return Statistic(f"cka_{space}_{kernel}", f"{kernel} CKA of the {space} embeddings", "CKA", "pairs", "members",
-                     "cka", _by_pair("cka", "cka", where),
+    return Statistic(f"cka_{space}_{kernel}", f"{kernel.replace('_', ' ')} CKA of the {space} embeddings", "CKA",
+                     "pairs", "members", "cka", _by_pair("cka", "cka", where),
                      also_in=frozenset({"confidence"} if kernel == "linear" else ()))
 
 
@@ -331,6 +336,20 @@ def _fisher_pe(part: str) -> Statistic:
     return Statistic(f"fisher_pe_share_{part}", f"share of the {part} in the per-example Fisher", "share of total",
                      "members", "members+rows", "fisher_per_example", _fisher_part("fisher_per_example", part),
                      ratio=(part, "total"), also_in=frozenset({"confidence"} if part == "embeddings" else ()))
+
+
+def _fisher_true(part: str) -> Statistic:
+    def read(tables: Tables, at: Settings) -> pd.Series:  # empty: the condition has no true Fisher
+        table = tables.get("fisher_true")
+        return pd.Series(dtype=np.float64) if table is None or table.empty else fisher_shares(table)[part]
+    return Statistic(f"fisher_true_share_{part}", f"share of the {part} in the per-example true Fisher",
+                     "share of total", "members", "members+rows", "fisher_true", read,
+                     ratio=(f"true_{part}", "true_total"))
+
+
+def fisher_true_rows(paths: list[str]) -> dict[str, np.ndarray]:
+    """fisher_rows of the members' fisher_true_rows.npz, each name prefixed `true_`."""
+    return {f"true_{name}": values for name, values in fisher_rows(paths).items()}
 
 
 def _member(key: str, label: str, unit: str, resampled: str | None, also_in: set[str]) -> Statistic:
@@ -374,6 +393,8 @@ STATISTICS: tuple[Statistic, ...] = (
     Statistic("fisher_pe_word_decoder_part", "decoder's part of the word embedding's per-example Fisher", "share",
               "members", "members+rows", "fisher_per_example", _decoder_part, ratio=("decoder", "word"),
               also_in=frozenset({"confidence"})),
+    *(_fisher_true(part) for part in FISHER_PARTS),
+    *(_cka(space, "linear_debiased") for space in ("contextual", "static")),
 )
 BY_KEY: dict[str, Statistic] = {stat.key: stat for stat in STATISTICS}
 # summary.tsv's leading columns (stats.context_summary): whether the models use context

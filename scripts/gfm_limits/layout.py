@@ -10,9 +10,10 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # In every member's model folder: how it was trained (train.py) or where it was imported from (imported.py).
 MEMBER_RECORD = "training.json"
 
-TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci")
+TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci",
+          "fisher_true", "geometry")
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
-           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics")
+           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").

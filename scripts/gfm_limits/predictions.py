@@ -147,3 +147,40 @@ def pooled_hidden(model, rows: np.ndarray, mask: np.ndarray, mask_id: int, pad_i
             real = (ids != pad_id).unsqueeze(-1).float()  # (B, T, 1)
             out.append(((states * real).sum(1) / real.sum(1).clamp(min=1e-9)).cpu().numpy())  # (B, H)
     return np.concatenate(out) if out else np.zeros((0, model.cfg.hidden_size), dtype=np.float32)
+
+
+def layer_states(model, rows: np.ndarray, predict: np.ndarray, mask_id: int, batch_size: int, device,
+                 hidden_at: np.ndarray, precision: str = "fp32") -> np.ndarray:
+    """The hidden states at the masked positions that hidden_at (N, T) bool, a subset of predict,
+    marks (hidden_positions; row order), every masked position [MASK] at once, as
+    predict_distributions, after the embedding LayerNorm and after each encoder layer:
+    (L + 1, hidden_at.sum(), H) float32. The last layer's are predict_distributions' contextual
+    embeddings. For geometry.py (kept free of torch, for the stats environment). Forward hooks
+    read model.encode's layers."""
+    import torch
+
+    from gfm_limits.model import autocast
+
+    model.eval()
+    modules = [model.embed_norm, *model.layers]
+    caught: list = [None] * len(modules)
+    hooks = [m.register_forward_hook(lambda mod, args, out, i=i: caught.__setitem__(i, out))
+             for i, m in enumerate(modules)]
+    out = []
+    try:
+        with torch.no_grad():
+            for start, (_, _, inputs) in zip(range(0, len(rows), batch_size),
+                                             masked_batches(rows, predict, mask_id, batch_size, device)):
+                index = np.flatnonzero(hidden_at[start : start + batch_size])  # (n_batch,) row-major
+                if not len(index):
+                    continue
+                with autocast(device, precision):
+                    model.encode(inputs)
+                at = torch.from_numpy(index).to(device)
+                out.append(torch.stack([h.float().flatten(0, 1)[at] for h in caught]).cpu().numpy())
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not out:
+        return np.zeros((len(modules), 0, model.cfg.hidden_size), dtype=np.float32)
+    return np.concatenate(out, axis=1).astype(np.float32)

@@ -7,8 +7,10 @@ js.tsv (pair x top_p), pairs.tsv (one row per pair: argmax disagreement,
 Spearman, Procrustes disparity and cosine), topk.tsv (pair x k; a k of at least V - 1 is left
 out, where every token's other tokens are all its neighbours), fisher.tsv and
 fisher_per_example.tsv (member x group, with shares), sorted_probs.tsv (the averaged sorted
-output distribution), cka.tsv (pair x static|contextual|pooled x linear|rbf: the vocabulary,
-the hidden states at masked positions, one mean-pooled vector per held-out row), bands.tsv (the output and
+output distribution), cka.tsv (pair x static|contextual|pooled x linear|rbf, and static|contextual x linear_debiased:
+the vocabulary, the hidden states at masked positions, one mean-pooled vector per held-out row),
+fisher_true.tsv (member x group: the true Fisher, labels drawn from the model), geometry.tsv
+(layer x member x statistic, geometry.py), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, for every statistic of headline.STATISTICS the mean and
@@ -144,6 +146,28 @@ def cka_table(mats: dict[int, np.ndarray], loaded: dict[int, dict], sigma: float
     return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
 
 
+def debiased_cka_rows(mats: dict[int, np.ndarray], loaded: dict[int, dict]) -> pd.DataFrame:
+    """cka.tsv's rows of kernel `linear_debiased` (embeddings.debiased_linear_cka, beyond the
+    paper): every pair, static and contextual embeddings, as cka_table's."""
+    spaces = {"static": mats, "contextual": {seed: data["hidden"] for seed, data in loaded.items()}}
+    rows = [{"seed_a": a, "seed_b": b, "space": space, "kernel": "linear_debiased", "items": len(m[a]),
+             "cka": emb.debiased_linear_cka(m[a], m[b])}
+            for space, m in spaces.items() for a, b in itertools.combinations(sorted(m), 2) if len(m[a]) >= 4]
+    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "space", "kernel", "items", "cka"])
+
+
+def beyond_tables(fishers_true: dict[int, str] | None, layers: dict[int, str] | None) -> dict[str, pd.DataFrame]:
+    """fisher_true.tsv (fisher_table of the members' true Fisher, member x group with shares) and
+    geometry.tsv (geometry.geometry_table of the members' layer states, layer x seed x statistic);
+    each empty, with its columns, where its inputs are not given."""
+    from gfm_limits import geometry
+
+    true = (fisher_table(fishers_true) if fishers_true
+            else pd.DataFrame(columns=["seed", "group", "n_params", "fisher", "fisher_per_param", "share"]))
+    states = geometry.geometry_table({seed: np.load(path) for seed, path in layers.items()} if layers else {})
+    return {"fisher_true": true, "geometry": states}
+
+
 def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Each non-special token type's band (0 = most frequent in training), -1 for specials, and
     the bands' rank ranges and training counts. Types are ranked by count (ties by id) and split
@@ -231,11 +255,14 @@ def masked_rows(masks: str, targets: np.ndarray) -> tuple[np.ndarray, int]:
 def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], fishers: dict[int, str],
                     fishers_per_example: dict[int, str], fisher_rows: dict[int, str], masks: str, train_tokens: str,
                     out: dict[str, str], replicates_out: str, cfg: StatsConfig,
-                    condition: str) -> dict[str, pd.DataFrame]:
+                    condition: str, fishers_true: dict[int, str] | None = None,
+                    fisher_true_rows: dict[int, str] | None = None,
+                    layers: dict[int, str] | None = None) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
     replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
     but masks (the held-out rows and masked positions every member was evaluated on),
-    train_tokens and the outputs are by seed."""
+    train_tokens and the outputs are by seed; without the true Fisher or the layer states
+    (beyond_tables) their tables are written empty."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
@@ -253,12 +280,16 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     tables["pairs"] = tables["pairs"].merge(emb_pairs, on=["seed_a", "seed_b"])
     tables["fisher"] = fisher_table(fishers)
     tables["fisher_per_example"] = fisher_table(fishers_per_example)
-    tables["cka"] = cka_table(mats, loaded, cfg.cka_sigma, cfg.cka_bandwidth)
+    tables["cka"] = pd.concat([cka_table(mats, loaded, cfg.cka_sigma, cfg.cka_bandwidth),
+                               debiased_cka_rows(mats, loaded)], ignore_index=True)
+    tables |= beyond_tables(fishers_true, layers)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
+    rows = headline.fisher_rows([fisher_rows[s] for s in seeds])
+    if fisher_true_rows is not None:
+        rows |= headline.fisher_true_rows([fisher_true_rows[s] for s in seeds])
     row_of, n_rows = masked_rows(masks, loaded[seeds[0]]["targets"])
-    evidence = headline.Evidence.gather(positions, pairs, headline.fisher_rows([fisher_rows[s] for s in seeds]),
-                                        row_of=row_of, n_rows=n_rows)
+    evidence = headline.Evidence.gather(positions, pairs, rows, row_of=row_of, n_rows=n_rows)
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
