@@ -204,7 +204,8 @@ def plot_confidence(tables, fig) -> None:
         ax.set_xlabel(stat.unit, fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
     level = float(ci["level"].iloc[0])
-    fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and held-out rows resampled)")
+    fig.suptitle(f"Headline statistics with {level:.0%} Multi-Bootstrap intervals (members and held-out rows "
+                 "resampled)")
 
 
 def plot_findings(findings_path, fig) -> None:
