@@ -4,6 +4,7 @@ rule corpus:
     output:
         train="results/corpus/{source}/train.txt",
         eval="results/corpus/{source}/eval.txt",
+        eval_repeats="results/corpus/{source}/eval.repeats.txt",
         stats="results/corpus/{source}/stats.json",
     log:
         "results/logs/corpus/{source}.log",

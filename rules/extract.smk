@@ -1,6 +1,7 @@
 rule eval_masks:
     input:
         tokens=tokens_file("results/tokens/{condition}/eval.npy"),
+        repeats=tokens_file("results/tokens/{condition}/eval.repeats.npy"),
         tokenizer=tokens_file("results/tokenizers/{condition}.json"),
     output:
         "results/extract/{condition}/masks.npz",

@@ -37,3 +37,24 @@ rule encode:
         encode=settings("encode"),
     script:
         "../scripts/encode_corpus.py"
+
+
+rule encode_repeats:
+    input:
+        corpus=source_file("results/corpus/{source}/eval.txt"),
+        repeats=source_file("results/corpus/{source}/eval.repeats.txt"),
+        tokenizer="results/tokenizers/{condition}.json",
+    output:
+        "results/tokens/{condition}/eval.repeats.npy",
+    log:
+        "results/logs/encode_repeats/{condition}.log",
+    wildcard_constraints:
+        condition=alternatives(PLAN.tokenized),
+    conda:
+        "../envs/tokenize.yaml"
+    resources:
+        mem_mb=input_mem_mb(8),
+    params:
+        encode=settings("encode"),
+    script:
+        "../scripts/encode_repeats.py"

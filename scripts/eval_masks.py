@@ -8,4 +8,5 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 from gfm_limits.predictions import make_eval_masks
 
 # params.masks: the extract keys n_sequences, mask_fraction, fisher_mask_fraction, mask_seed
-make_eval_masks(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output[0], **snakemake.params.masks)
+make_eval_masks(snakemake.input.tokens, snakemake.input.tokenizer, snakemake.output[0],
+                repeats_path=snakemake.input.repeats, **snakemake.params.masks)

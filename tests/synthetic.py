@@ -39,7 +39,8 @@ def masks(targets: np.ndarray) -> dict[str, np.ndarray]:
     predict.flat[rng.choice(rest, size=M - ROWS, replace=False)] = True
     rows = rng.integers(5, V, size=(ROWS, T)).astype(np.uint16)
     rows[predict] = targets
-    return {"rows": rows, "predict": predict, "fisher": ~predict}
+    repeat = np.random.default_rng(7).random((ROWS, T)) < 0.3  # its own draw: the others' stay as they were
+    return {"rows": rows, "predict": predict, "fisher": ~predict, "repeat": repeat}
 
 
 def write_condition(directory: Path, name: str, sharp: float, rng, cfg: StatsConfig,

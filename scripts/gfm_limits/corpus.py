@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gfm_limits.fasta import WindowConfig, split_pieces, split_windows
+from gfm_limits.fasta import WindowConfig, split_pieces_masked, split_windows_masked
 from gfm_limits.files import InputError, atomic_path, compressed_errors, open_compressed
 from gfm_limits.sources import source_files
 
@@ -213,37 +213,43 @@ def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
 
 
 def split_source(files: list[Path], fmt: str, kind: str, *, dna: WindowConfig, text: TextConfig,
-                 field: str = "text", limit: int | None = None) -> tuple[list[str], list[str]]:
-    """Training and evaluation items (DNA windows or text documents) of a source's files."""
+                 field: str = "text", limit: int | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Training and evaluation items (DNA windows or text documents) of a source's files, and
+    the soft mask of each evaluation item (fasta.soft_mask; empty for text)."""
     if kind == "text":
-        return split_documents(files, fmt, text, field, limit)
+        train, held_out = split_documents(files, fmt, text, field, limit)
+        return train, held_out, [""] * len(held_out)
     if fmt == "fasta":
-        train, held_out = [], []
+        train, held_out, held_out_mask = [], [], []
         for path in files:
-            part_train, part_held_out = split_windows(path, dna, limit)
+            part_train, part_held_out, part_mask = split_windows_masked(path, dna, limit)
             train.extend(part_train)
             held_out.extend(part_held_out)
-        return train, held_out
+            held_out_mask.extend(part_mask)
+        return train, held_out, held_out_mask
     pieces = read_documents(files, fmt, field, limit)
-    train, held_out = split_pieces(pieces, dna, lambda piece: held_out_by_hash(piece, dna.eval_fraction))
+    train, held_out, held_out_mask = split_pieces_masked(
+        pieces, dna, lambda piece: held_out_by_hash(piece, dna.eval_fraction))
     if not train or not held_out:
         raise InputError(f"{files[0]}: no usable sequence: {len(train)} training and {len(held_out)} evaluation "
                          f"windows of at least {dna.min_window} bp of A/C/G/T")
-    return train, held_out
+    return train, held_out, held_out_mask
 
 
 def build_corpus(source: str | os.PathLike, fmt: str, *, train_out, eval_out, stats_out, cfg: CorpusConfig,
-                 origin: str | None = None, kind: str | None = None, field: str = "text",
+                 eval_repeats_out=None, origin: str | None = None, kind: str | None = None, field: str = "text",
                  max_documents: int | None = None) -> dict:
     """Split a fetched source (a folder from sources.fetch_source, or one file) into
     train/eval line files and record their sizes.
 
-    `origin` (the configured URL or path) is named in errors beside the fetched copy.
+    `origin` (the configured URL or path) is named in errors beside the fetched copy;
+    `eval_repeats_out` receives the soft mask of each evaluation line (fasta.soft_mask: '1' where
+    the base was lowercase in the FASTA, a repeat; an empty line for each text document).
     """
     files = source_files(source) if Path(source).is_dir() else [Path(source)]
     kind = kind or ("dna" if fmt == "fasta" else "text")
     try:
-        train, held_out = split_source(files, fmt, kind, dna=cfg.dna, text=cfg.text, field=field,
+        train, held_out, held_out_mask = split_source(files, fmt, kind, dna=cfg.dna, text=cfg.text, field=field,
                                        limit=max_documents)
     except InputError as err:
         if origin is None:
@@ -263,6 +269,8 @@ def build_corpus(source: str | os.PathLike, fmt: str, *, train_out, eval_out, st
     }
     write_lines(train_out, train)
     write_lines(eval_out, held_out)
+    if eval_repeats_out is not None:
+        write_lines(eval_repeats_out, held_out_mask)
     with atomic_path(stats_out) as tmp:
         tmp.write_text(json.dumps(stats, indent=2) + "\n")
     log.info("corpus %s: %s", source, stats)

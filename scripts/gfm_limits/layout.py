@@ -11,7 +11,14 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MEMBER_RECORD = "training.json"
 
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci",
-          "fisher_true", "geometry")
+          "fisher_true", "geometry", "repeats")
+# repeats.tsv (stats.repeats_table), in long format: the statistics at the masked positions whose
+# target token is a repeat (soft-masked in the FASTA) or not; seed_b is empty for a member's own.
+REPEAT_COLUMNS = ("region", "statistic", "seed_a", "seed_b", "value", "positions")
+REPEAT_MEMBER_STATISTICS = ("cross_entropy_bits", "unigram_cross_entropy_bits", "context_gain_bits", "entropy_bits",
+                            "kl_uniform_bits")
+REPEAT_PAIR_STATISTICS = {"js_distance": "js", "disagreement": "disagreement"}  # name -> headline.pair_positions key
+
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
            "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry")
 

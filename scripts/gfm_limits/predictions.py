@@ -66,10 +66,16 @@ def hidden_positions(predict: np.ndarray, draw_rank: np.ndarray, n: int) -> np.n
 
 
 def make_eval_masks(tokens_path, tokenizer_path, out, *, n_sequences: int, mask_fraction: float,
-                    fisher_mask_fraction: float, mask_seed: int) -> None:
+                    fisher_mask_fraction: float, mask_seed: int, repeats_path=None) -> None:
     """Write the shared evaluation rows and their prediction and Fisher masks (.npz): rows (N, T),
-    row_ids (N,) their indices among the held-out rows, draw_rank (N,), predict and fisher (N, T)."""
+    row_ids (N,) their indices among the held-out rows, draw_rank (N,), predict and fisher (N, T);
+    and repeat (N, T) bool, the drawn rows' repeat flags (tokenizer.encode_repeats, repeats_path,
+    parallel to the held-out rows; all False without it)."""
     held_out = np.load(tokens_path, mmap_mode="r")  # (R, T) uint16
+    flags = np.zeros(held_out.shape, dtype=np.uint8) if repeats_path is None else np.load(repeats_path)
+    if flags.shape != held_out.shape:
+        raise InputError(f"{repeats_path}: repeat flags of shape {flags.shape}, not the held-out rows' "
+                         f"{held_out.shape} ({tokens_path}); rerun encode_repeats")
     rng = np.random.default_rng(mask_seed)
     row_ids, draw_rank = draw_rows(len(held_out), n_sequences, rng)
     rows = np.asarray(held_out[row_ids])  # (N, T)
@@ -78,7 +84,8 @@ def make_eval_masks(tokens_path, tokenizer_path, out, *, n_sequences: int, mask_
     predict = draw_mask(rows, eligible, mask_fraction, rng)
     fisher = draw_mask(rows, eligible, fisher_mask_fraction, rng)
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, rows=rows, row_ids=row_ids, draw_rank=draw_rank, predict=predict, fisher=fisher)
+        np.savez(handle, rows=rows, row_ids=row_ids, draw_rank=draw_rank, predict=predict, fisher=fisher,
+                 repeat=flags[row_ids].astype(bool))
     log.info("%d of %d held-out rows: %d prediction and %d Fisher positions", len(rows), len(held_out),
              predict.sum(), fisher.sum())
 

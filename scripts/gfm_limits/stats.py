@@ -9,7 +9,8 @@ out, where every token's other tokens are all its neighbours), fisher.tsv and
 fisher_per_example.tsv (member x group, with shares), sorted_probs.tsv (the averaged sorted
 output distribution), cka.tsv (pair x static|contextual|pooled x linear|rbf, and static|contextual x linear_debiased:
 the vocabulary, the hidden states at masked positions, one mean-pooled vector per held-out row),
-fisher_true.tsv (member x group: the true Fisher, labels drawn from the model), geometry.tsv
+fisher_true.tsv (member x group: the true Fisher, labels drawn from the model), repeats.tsv (the
+output and agreement statistics at repeat and non-repeat target positions, repeats_table), geometry.tsv
 (layer x member x statistic, geometry.py), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
@@ -34,7 +35,14 @@ from gfm_limits import confidence, headline, metrics
 from gfm_limits import embeddings as emb
 from gfm_limits.files import atomic_path
 from gfm_limits.headline import CONTEXT_GAIN
-from gfm_limits.layout import DYNAMICS_COLUMNS, SPECIAL_TOKENS, TABLES
+from gfm_limits.layout import (
+    DYNAMICS_COLUMNS,
+    REPEAT_COLUMNS,
+    REPEAT_MEMBER_STATISTICS,
+    REPEAT_PAIR_STATISTICS,
+    SPECIAL_TOKENS,
+    TABLES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +230,38 @@ def bands_table(*, loaded: dict[int, dict], positions: dict[int, dict], pairs: d
     return pd.DataFrame(rows).merge(bands, on="band")
 
 
+def repeats_table(positions: dict[int, dict], pairs: dict[tuple[int, int], dict], repeat: np.ndarray
+                  ) -> pd.DataFrame:
+    """The means of output_tables' per-position values (headline.member_positions of each member,
+    headline.pair_positions of each pair: JS distance at summary_top_p, argmax disagreement) over
+    the masked positions whose target token is a repeat (repeat (M,) bool, repeat_flags) and over
+    the others; a region without positions (text: every position is non-repeat) has no rows.
+    Long format (REPEAT_COLUMNS)."""
+    rows = []
+    for region, at in (("repeat", repeat), ("non-repeat", ~repeat)):
+        if not at.any():
+            continue
+        n = int(at.sum())
+        for seed, values in positions.items():
+            rows += [{"region": region, "statistic": name, "seed_a": seed, "seed_b": np.nan,
+                      "value": float(values[name][at].mean()), "positions": n} for name in REPEAT_MEMBER_STATISTICS]
+        for (a, b), values in pairs.items():
+            rows += [{"region": region, "statistic": name, "seed_a": a, "seed_b": b,
+                      "value": float(values[key][at].mean()), "positions": n}
+                     for name, key in REPEAT_PAIR_STATISTICS.items()]
+    return pd.DataFrame(rows, columns=list(REPEAT_COLUMNS))
+
+
+def repeat_flags(masks: str) -> np.ndarray:
+    """Whether each masked position's target token is a repeat, (M,) bool in the order of the
+    predictions (row-major over predict), from masks.npz's repeat (R, T); all False in a masks
+    file written before the repeat flags."""
+    data = np.load(masks)
+    predict = data["predict"]  # (R, T)
+    repeat = data["repeat"] if "repeat" in data else np.zeros_like(predict)
+    return repeat[predict].astype(bool)
+
+
 def fisher_frame(members: dict[int, pd.DataFrame]) -> pd.DataFrame:
     """Every member's Fisher groups (group, fisher, ...) with seed in front and their share of the
     member's total (headline.fisher_share: the total over the model's groups; the word_input /
@@ -285,6 +325,7 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     tables |= beyond_tables(fishers_true, layers)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
+    tables["repeats"] = repeats_table(positions, pairs, repeat_flags(masks))
     rows = headline.fisher_rows([fisher_rows[s] for s in seeds])
     if fisher_true_rows is not None:
         rows |= headline.fisher_true_rows([fisher_true_rows[s] for s in seeds])

@@ -151,6 +151,42 @@ def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: 
     return rows
 
 
+def token_repeat_flags(offsets: list[tuple[int, int]], mask: str) -> np.ndarray:
+    """1 for each token whose characters (offsets, from the tokenizer) are mostly soft-masked
+    ('1' in mask, fasta.soft_mask), else 0: (n_tokens,) uint8. An empty mask (text) gives 0s."""
+    if not mask:
+        return np.zeros(len(offsets), dtype=np.uint8)
+    marked = np.concatenate([[0], np.cumsum(np.frombuffer(mask.encode("ascii"), dtype=np.uint8) == ord("1"))])
+    start, end = np.asarray(offsets, dtype=np.int64).reshape(-1, 2).T
+    return (2 * (marked[end] - marked[start]) > end - start).astype(np.uint8)
+
+
+def encode_repeats(corpus: str | os.PathLike, repeats: str | os.PathLike, tokenizer: str | os.PathLike,
+                   out: str | os.PathLike, seq_len: int, batch: int = 4096) -> np.ndarray:
+    """The repeat flags of encode_corpus's rows, (R, seq_len) uint8 saved as .npy: 1 where the
+    token's bases are mostly lowercase in the FASTA (token_repeat_flags over the corpus's soft
+    mask file, one line per corpus line), 0 for [CLS], [SEP] and text."""
+    tok = load(tokenizer)
+    with open(corpus, encoding="utf-8") as handle:
+        lines = [line.rstrip("\n") for line in handle]
+    with open(repeats, encoding="utf-8") as handle:
+        masks = [line.rstrip("\n") for line in handle]
+    if len(masks) != len(lines) or any(m and len(m) != len(x) for m, x in zip(masks, lines)):
+        raise InputError(f"{repeats}: its lines do not match those of {corpus}; rerun the corpus rule")
+    pieces: list[np.ndarray] = []
+    for start in range(0, len(lines), batch):
+        encodings = tok.encode_batch(lines[start : start + batch], add_special_tokens=False)
+        for enc, mask in zip(encodings, masks[start : start + batch]):
+            pieces.append(np.append(token_repeat_flags(enc.offsets, mask), np.uint8(0)))  # [SEP]: 0
+    stream = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    flags = pack_rows(stream, seq_len, 0, 0).astype(np.uint8)  # (R, seq_len)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, flags)
+    log.info("%s: %d of %d tokens in repeats", corpus, int(flags.sum()), flags.size)
+    return flags
+
+
 def document_stats(lengths: np.ndarray, seq_len: int, n_rows: int) -> dict:
     """Sizes for the token budget: documents, tokens, and the mean tokens of one document
     as the paper's rows hold it ([CLS] + document truncated to seq_len - 2 + [SEP], unpadded)."""
