@@ -84,7 +84,8 @@ def test_masks_carry_the_drawn_rows_flags(tmp_path):
     np.save(tmp_path / "eval.npy", held_out)
     np.save(tmp_path / "eval.repeats.npy", flags)
     make_eval_masks(tmp_path / "eval.npy", tmp_path / "kmer.json", tmp_path / "masks.npz", n_sequences=5,
-                    mask_fraction=0.2, fisher_mask_fraction=0.2, mask_seed=3, repeats_path=tmp_path / "eval.repeats.npy")
+                    mask_fraction=0.2, fisher_mask_fraction=0.2, mask_seed=3,
+                    repeats_path=tmp_path / "eval.repeats.npy")
     masks = np.load(tmp_path / "masks.npz")
     assert masks["repeat"].dtype == bool and masks["repeat"].shape == masks["rows"].shape
     for row, repeat in zip(masks["rows"], masks["repeat"]):
