@@ -126,7 +126,7 @@ def test_valid_fasta_gives_exact_windows_from_the_right_regions(tmp_path, recs, 
     path = tmp_path / "seq.fa"
     text = newline.join(fasta_lines([r + (w,) for r, w in zip(recs, widths)])) + (newline if final else "")
     path.write_bytes(compress(text.encode(), how))
-    assert list(read_records(path)) == [(name, seq.upper()) for name, seq, _ in recs]
+    assert list(read_records(path)) == [(name, seq) for name, seq, _ in recs]  # soft-masking kept
     # the last eval_fraction of every record is held out (fasta.py docstring)
     regions = [(seq.upper()[:b], seq.upper()[b:]) for _, seq, _ in recs
                for b in [int(round(len(seq) * (1 - cfg.eval_fraction)))]]

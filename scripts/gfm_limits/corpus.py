@@ -213,9 +213,15 @@ def write_lines(path: str | os.PathLike, lines: list[str]) -> None:
 
 
 def split_source(files: list[Path], fmt: str, kind: str, *, dna: WindowConfig, text: TextConfig,
-                 field: str = "text", limit: int | None = None) -> tuple[list[str], list[str], list[str]]:
-    """Training and evaluation items (DNA windows or text documents) of a source's files, and
-    the soft mask of each evaluation item (fasta.soft_mask; empty for text)."""
+                 field: str = "text", limit: int | None = None) -> tuple[list[str], list[str]]:
+    """Training and evaluation items (DNA windows or text documents) of a source's files."""
+    train, held_out, _ = split_source_masked(files, fmt, kind, dna=dna, text=text, field=field, limit=limit)
+    return train, held_out
+
+
+def split_source_masked(files: list[Path], fmt: str, kind: str, *, dna: WindowConfig, text: TextConfig,
+                        field: str = "text", limit: int | None = None) -> tuple[list[str], list[str], list[str]]:
+    """split_source with the soft mask of each evaluation item (fasta.soft_mask; empty for text)."""
     if kind == "text":
         train, held_out = split_documents(files, fmt, text, field, limit)
         return train, held_out, [""] * len(held_out)
@@ -249,8 +255,8 @@ def build_corpus(source: str | os.PathLike, fmt: str, *, train_out, eval_out, st
     files = source_files(source) if Path(source).is_dir() else [Path(source)]
     kind = kind or ("dna" if fmt == "fasta" else "text")
     try:
-        train, held_out, held_out_mask = split_source(files, fmt, kind, dna=cfg.dna, text=cfg.text, field=field,
-                                       limit=max_documents)
+        train, held_out, held_out_mask = split_source_masked(files, fmt, kind, dna=cfg.dna, text=cfg.text,
+                                                             field=field, limit=max_documents)
     except InputError as err:
         if origin is None:
             raise

@@ -61,7 +61,8 @@ def _check_header(path: Path) -> None:
 
 
 def read_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """Yield (name, sequence) for every record of a plain, gzip or xz FASTA, via pyfaidx."""
+    """Yield (name, sequence) for every record of a plain, gzip or xz FASTA, via pyfaidx, in the
+    file's case (soft-masked repeats in lowercase; clean_segments uppercases)."""
     import pyfaidx
 
     path = Path(path)
