@@ -278,7 +278,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     out = result.stdout + result.stderr
     every = conditions + released
     expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
-                "encode": 2 * (tokenized + released), "train": 5 * conditions, "eval_masks": every,
+                "encode": 2 * (tokenized + released), "encode_repeats": tokenized + released,
+                "train": 5 * conditions, "eval_masks": every,
                 "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1,
                 "provenance": 1, "all": 1,
                 "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
