@@ -218,3 +218,31 @@ def test_geometry_draws_each_member_and_the_mean_over_members_per_layer(tmp_path
             np.testing.assert_allclose(one, [10 * c + 1 + layer / 10 + j for layer in range(3)])
             np.testing.assert_allclose(mean, (np.asarray(one) + np.asarray(two)) / 2)
         assert ax.get_title() == GEOMETRY[j].replace("_", " ")
+
+
+def test_repeats_draw_each_regions_estimate_and_interval_and_the_difference(tmp_path):
+    from gfm_limits.layout import REPEAT_DIFFERENCE
+
+    rows = {"text": [], "dna": []}
+    for c, condition in enumerate(CONDITIONS):
+        regions = ("non-repeat",) if condition == "text" else ("repeat", "non-repeat", REPEAT_DIFFERENCE)
+        for r, region in enumerate(regions):
+            for s, statistic in enumerate(figures.REPEAT_PANELS):
+                value = 10 * c + r + 0.1 * s
+                rows[condition].append({"region": region, "statistic": statistic, "estimate": value,
+                                        "ci_low": value - 0.2, "ci_high": value + 0.3, "n_boot": 100,
+                                        "positions": 7, "level": 0.9})
+    for condition in CONDITIONS:
+        _write(tmp_path / condition, "repeats_ci", rows[condition])
+    fig = Figure()
+    axes = fig.subplots(1, len(figures.REPEAT_PANELS))
+    figures.plot_repeats(_paths(tmp_path, CONDITIONS), axes)
+    for s, ax in enumerate(axes):
+        # text non-repeat, dna repeat, dna non-repeat: the difference is a label, not a point
+        expected = [0 + 0.1 * s, 10 + 0.1 * s, 11 + 0.1 * s]
+        dots = [line.get_xdata()[0] for line in ax.lines if len(line.get_xdata()) == 1]
+        assert np.allclose(dots, expected)
+        assert np.allclose(_segments(ax)[:, 1:], [[e - 0.2, e + 0.3] for e in expected])
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels[0] == "text · non-repeat" and labels[2] == "dna · non-repeat"
+        assert labels[1].startswith("dna · repeat\nrepeat - non-repeat") and f"{12 + 0.1 * s:+.3g}" in labels[1]

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.spatial.distance import jensenshannon
 
 import gfm_limits.tokenizer as tk
@@ -156,3 +157,96 @@ def test_text_has_only_non_repeat_rows(tmp_path):
     assert set(table.region) == {"non-repeat"} and (table.positions == 3).all()
     assert list(repeats_table({}, {}, np.zeros(0, bool)).columns) == ["region", "statistic", "seed_a", "seed_b",
                                                                         "value", "positions"]
+
+
+def _loop_replicates(values, repeat_at, row_of, d):
+    """Replicates by an explicit loop: per replicate, per drawn member, the mean of its values at
+    the region's positions of the drawn rows (each drawn row's positions once per draw)."""
+    out = []
+    for b in range(d.n_boot):
+        means = []
+        for m in d.seeds[b]:
+            picked = np.concatenate([values[m][(row_of == r) & repeat_at] for r in d.examples[b]])
+            means.append(picked.mean() if picked.size else np.nan)
+        out.append(np.mean(means))
+    return np.array(out)
+
+
+def test_repeats_ci_against_a_loop():
+    from gfm_limits import bootstrap as bs
+    from gfm_limits.stats import repeats_ci_table
+
+    rng = np.random.default_rng(7)
+    n_rows, per_row, seeds = 6, 5, (1, 2, 3)
+    row_of = np.repeat(np.arange(n_rows), per_row)
+    repeat = rng.random(len(row_of)) < 0.4
+    names = ("cross_entropy_bits", "unigram_cross_entropy_bits", "context_gain_bits", "entropy_bits",
+             "kl_uniform_bits")
+    positions = {s: {n: rng.normal(size=len(row_of)) for n in names} for s in seeds}
+    pairs = {(a, b): {"js": rng.random(len(row_of)), "disagreement": (rng.random(len(row_of)) < 0.5) * 1.0}
+             for a, b in itertools.combinations(seeds, 2)}
+    table = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows, n_boot=50, seed=11,
+                             level=0.9)
+    d = bs.draws(len(seeds), n_rows, 50, 11)
+    for region, at in (("repeat", repeat), ("non-repeat", ~repeat)):
+        for name in ("context_gain_bits", "entropy_bits"):
+            row = table[(table.region == region) & (table.statistic == name)].iloc[0]
+            values = [positions[s][name] for s in seeds]
+            assert np.isclose(row.estimate, np.mean([v[at].mean() for v in values]))
+            loop = _loop_replicates(values, at, row_of, d)
+            valid = loop[np.isfinite(loop)]
+            assert row.n_boot == valid.size
+            assert np.isclose(row.ci_low, np.quantile(valid, 0.05))
+            assert np.isclose(row.ci_high, np.quantile(valid, 0.95))
+            assert row.positions == at.sum()
+    assert set(table.region) == {"repeat", "non-repeat", "repeat - non-repeat"}
+    assert set(table.statistic) == {*names, "js_distance", "disagreement"}
+
+
+def test_repeats_ci_difference_is_paired():
+    """Each repeat position exactly 1 above a non-repeat position of its row: whatever the draws,
+    every replicate of the difference is 1, though each region's interval is wide."""
+    from gfm_limits.stats import repeats_ci_table
+
+    rng = np.random.default_rng(8)
+    base = rng.normal(scale=5.0, size=(3, 8))  # (members, rows)
+    row_of = np.repeat(np.arange(8), 2)
+    repeat = np.tile([True, False], 8)
+    positions = {s + 1: {n: np.repeat(base[s], 2) + repeat for n in ("cross_entropy_bits", "unigram_cross_entropy_bits",
+                                                                     "context_gain_bits", "entropy_bits",
+                                                                     "kl_uniform_bits")} for s in range(3)}
+    table = repeats_ci_table(positions, {}, repeat, row_of=row_of, n_rows=8, n_boot=200, seed=3, level=0.95)
+    diff = table[(table.region == "repeat - non-repeat") & (table.statistic == "context_gain_bits")].iloc[0]
+    assert np.isclose(diff.estimate, 1.0) and np.isclose(diff.ci_low, 1.0) and np.isclose(diff.ci_high, 1.0)
+    alone = table[(table.region == "repeat") & (table.statistic == "context_gain_bits")].iloc[0]
+    assert alone.ci_high - alone.ci_low > 1.0
+
+
+def test_text_has_no_repeat_intervals():
+    from gfm_limits.stats import repeats_ci_table
+
+    positions = {s: {n: np.arange(4.0) for n in ("cross_entropy_bits", "unigram_cross_entropy_bits",
+                                                 "context_gain_bits", "entropy_bits", "kl_uniform_bits")}
+                 for s in (1, 2)}
+    table = repeats_ci_table(positions, {}, np.zeros(4, bool), row_of=np.array([0, 0, 1, 1]), n_rows=2, n_boot=10,
+                             seed=0, level=0.95)
+    assert set(table.region) == {"non-repeat"}
+
+
+def test_summary_carries_the_repeat_split(tmp_path):
+    from gfm_limits.stats import repeat_summary
+
+    cfg = StatsConfig(top_k=[1, 3], summary_k=3, summary_top_p=0.5, bootstrap=30)
+    write_condition(tmp_path / "dna", "dna", 2.0, np.random.default_rng(9), cfg)
+    ci = pd.read_csv(tmp_path / "dna" / "repeats_ci.tsv", sep="\t")
+    row = repeat_summary(ci)
+    n = ci.groupby("region")["positions"].first()
+    assert np.isclose(row["repeat_share"], n["repeat"] / (n["repeat"] + n["non-repeat"]))
+    for region, suffix in (("repeat", "repeat"), ("non-repeat", "non_repeat"),
+                           ("repeat - non-repeat", "repeat_minus_non_repeat")):
+        got = ci[(ci.region == region) & (ci.statistic == "context_gain_bits")].iloc[0]
+        assert row[f"context_gain_bits_{suffix}"] == pytest.approx(got.estimate)
+        assert row[f"context_gain_bits_{suffix}_ci_low"] == pytest.approx(got.ci_low)
+    assert np.isclose(row["context_gain_bits_repeat_minus_non_repeat"],
+                      row["context_gain_bits_repeat"] - row["context_gain_bits_non_repeat"])
+    assert repeat_summary(None) == {} and repeat_summary(ci.iloc[:0]) == {}

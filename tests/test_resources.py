@@ -59,3 +59,30 @@ def test_a_condition_asks_for_what_its_own_model_needs():
     found = {name: train_resources(config, name) for name in conditions}
     assert found["bare"]["runtime"] < found["tied"]["runtime"] and found["bare"]["mem_mb"] < found["tied"]["mem_mb"]
     assert found["untied"]["mem_mb"] > found["tied"]["mem_mb"]
+
+
+
+def test_layer_states_are_sized_as_extract_writes_them(tmp_path):
+    """layers.npy of a real (tiny) member, written by extract.extract_member, against
+    layer_states_bytes; the true Fisher's labels add three passes each."""
+    import numpy as np
+
+    from gfm_limits.extract import extract_member
+    from gfm_limits.model import save_pretrained
+    from gfm_limits.predictions import make_eval_masks
+    from gfm_limits.resources import extract_passes, layer_states_bytes
+
+    member = tmp_path / "member"
+    save_pretrained(build_model(SMALL, 26, 0, seed=0), 0, member)
+    tk.build_kmer(member / "tokenizer.json", k=2)  # 26 tokens
+    rows = np.random.default_rng(0).integers(5, 26, size=(9, 10)).astype(np.uint16)
+    np.save(tmp_path / "tokens.npy", rows)
+    make_eval_masks(tmp_path / "tokens.npy", member / "tokenizer.json", tmp_path / "masks.npz", n_sequences=8,
+                    mask_fraction=0.3, fisher_mask_fraction=0.3, mask_seed=1)
+    out = {name: tmp_path / name for name in ("p.npz", "e.npy", "f.tsv", "layers.npy")}
+    extract_member(member, tmp_path / "masks.npz", batch_size=4, predictions_out=out["p.npz"],
+                   embeddings_out=out["e.npy"], fisher_out=out["f.tsv"], layers_out=out["layers.npy"], n_hidden=5)
+    config = {"conditions": {"c": {"source": "dna", "tokenizer": "kmer"}}, "model": asdict(SMALL),
+              "extract": {"n_sequences": 8, "mask_fraction": 0.3, "contextual_positions": 5}, "encode": {"seq_len": 10}}
+    assert np.load(out["layers.npy"]).nbytes == layer_states_bytes(config, "c")
+    assert extract_passes({"extract": {"fisher_true_samples": 2}}) == extract_passes({"extract": {}}) + 3

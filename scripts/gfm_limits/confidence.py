@@ -56,13 +56,18 @@ from gfm_limits.headline import (
 NOT_INTERPRETABLE = "not interpretable: the text models do not use context"
 
 
+def condition_seed(condition: str) -> int:
+    """The seed of a condition's draws: independent draws per condition, the same on every run."""
+    return zlib.crc32(condition.encode())
+
+
 def condition_replicates(tables: dict[str, pd.DataFrame], evidence: Evidence, *, k: int, top_p: float, n_boot: int,
                          condition: str) -> dict[str, tuple[float, str, np.ndarray]]:
     """statistic name -> (estimate, what is resampled, replicates (B,)) for one condition, every
     resampled statistic of headline.STATISTICS that the condition has. tables: the condition's
     tidy tables (stats.condition_stats); evidence: what the replicates resample; k, top_p: the
     summary's."""
-    seed = zlib.crc32(condition.encode())  # independent draws per condition, the same on every run
+    seed = condition_seed(condition)
     at = Settings(k, top_p)
     draws: dict[str, bs.Draws] = {}
     out: dict[str, tuple[float, str, np.ndarray]] = {}

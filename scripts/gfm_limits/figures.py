@@ -25,6 +25,9 @@
 - geometry (beyond the paper): effective rank, anisotropy, uniformity and participation ratio of
   the hidden states at the masked positions against the layer (geometry.tsv): each member and
   the mean over members, per condition;
+- repeats (beyond the paper): the context gain, KL from uniform, JS distance and argmax
+  disagreement at repeat (soft-masked) and non-repeat target positions with their intervals
+  and the paired difference (repeats_ci.tsv);
 - baselines: each model's cross-entropy per character beside the Markov and
   xz baselines of its corpus (baselines.py);
 - dynamics: the statistics against training tokens, at every snapshot and the
@@ -51,7 +54,10 @@ from gfm_limits.headline import (
     fisher_shares,
     uses_context,
 )
-from gfm_limits.layout import FIGURES  # noqa: F401 (re-exported)
+from gfm_limits.layout import (
+    FIGURES,  # noqa: F401 (re-exported)
+    REPEAT_DIFFERENCE,
+)
 from gfm_limits.stats import StatsConfig, context_position
 
 
@@ -290,6 +296,42 @@ def plot_geometry(tables, axes) -> None:
     axes[0].legend(fontsize=7)
 
 
+REPEAT_PANELS = {"context_gain_bits": ("gain over the unigram model (read first)", "bits per masked token"),
+                 "kl_uniform_bits": ("KL divergence from uniform", "bits"),
+                 "js_distance": ("JS distance between members", "bits"),
+                 "disagreement": ("argmax disagreement between members", "share of positions")}
+
+
+def plot_repeats(tables, axes) -> None:
+    """One panel per statistic of REPEAT_PANELS (repeats_ci.tsv): per condition, the estimate and
+    interval at repeat (soft-masked) and non-repeat target positions, one marker shape per region;
+    the paired difference in the tick label. Text conditions have non-repeat positions only."""
+    df = _load(tables, "repeats_ci")
+    markers = {"repeat": ("s", "C1"), "non-repeat": ("o", "C0")}
+    for ax, (statistic, (label, unit)) in zip(axes, REPEAT_PANELS.items()):
+        sub = df[df["statistic"] == statistic].set_index(["condition", "region"])
+        ticks, y = [], 0
+        for condition in tables:
+            for region, (marker, colour) in markers.items():
+                if (condition, region) not in sub.index:
+                    continue
+                r = sub.loc[(condition, region)]
+                ax.hlines(y, r["ci_low"], r["ci_high"], color=colour, lw=2)
+                ax.plot(r["estimate"], y, marker, color=colour, mfc="white" if region == "repeat" else colour)
+                tick = f"{condition} · {region}"
+                if region == "repeat" and (condition, REPEAT_DIFFERENCE) in sub.index:
+                    d = sub.loc[(condition, REPEAT_DIFFERENCE)]
+                    tick += f"\nrepeat - non-repeat {d['estimate']:+.3g} [{d['ci_low']:+.3g}, {d['ci_high']:+.3g}]"
+                ticks.append(tick)
+                y += 1
+        ax.set_yticks(range(len(ticks)), ticks, fontsize=7)
+        ax.set_ylim(len(ticks) - 0.5, -0.5)
+        if statistic == CONTEXT_GAIN:
+            ax.axvline(0, color="grey", lw=1)
+        ax.set(xlabel=unit, title=f"{statistic}\n{label}")
+        ax.title.set_fontsize(9)
+
+
 def plot_baselines(tables, baselines: dict[str, str], ax) -> None:
     """Per condition, on one bits-per-character axis: the Markov models over tokens and over
     characters (orders as labels), xz, and the model's own cross-entropy with its interval."""
@@ -421,6 +463,13 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
     fig, axes = plt.subplots(1, 4, figsize=(16, 4), layout="constrained")
     plot_geometry(tables, axes)
     _save(fig, outputs, "geometry")
+    plt.close(fig)
+    fig, axes = plt.subplots(1, len(REPEAT_PANELS), figsize=(18, 1.5 + 0.6 * 2 * len(tables)), layout="constrained")
+    plot_repeats(tables, axes)
+    level = float(_load(tables, "ci")["level"].iloc[0])
+    fig.suptitle(f"Repeats (soft-masked in the FASTA, open squares) against the rest (dots), {level:.0%} "
+                 "Multi-Bootstrap intervals: is a DNA statistic a property of repeats or of all sequence?")
+    _save(fig, outputs, "repeats")
     plt.close(fig)
     if dynamics is not None:
         fig = plt.figure(figsize=(16, 10), layout="constrained")

@@ -52,6 +52,23 @@ def train_resources(config: dict, condition: str) -> dict[str, int]:
     return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 4, "gpu": 1}
 
 
+def extract_passes(config: dict) -> int:
+    """Forward-pass equivalents of one extraction over the held-out rows (a backward counts
+    twice): the predictions, the pooled embeddings and the layer states (1 each), the paper's
+    mini-batch Fisher and the per-example Fisher (3 each), the true Fisher (3 per label drawn)."""
+    samples = config["extract"].get("fisher_true_samples", 1)
+    return 3 + 3 + 3 + 3 * samples
+
+
+def layer_states_bytes(config: dict, condition: str) -> int:
+    """Bytes of one member's layers.npy: (L + 1, contextual positions, H) float32, the positions
+    at most the masked ones."""
+    e, model = config["extract"], condition_model(config, condition)
+    positions = min(e.get("contextual_positions", 2048),
+                    e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"])
+    return int((model["num_layers"] + 1) * positions * model["hidden_size"] * 4)
+
+
 def extract_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb, runtime (min), cpus_per_task and gpu for one extraction job."""
     e = config["extract"]
@@ -59,24 +76,28 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
     n = bert_parameters(condition_model(config, condition), vocab)
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     probs_mb = positions * vocab * 4 / 1e6
-    flops = 3 * 2 * n * e["n_sequences"] * config["encode"]["seq_len"]  # forward + Fisher forward/backward
+    flops = 2 * n * e["n_sequences"] * config["encode"]["seq_len"] * extract_passes(config)
     runtime = STARTUP_MIN + math.ceil(4 * flops / GPU_FLOPS / 60)
-    mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6)
+    layers_mb = layer_states_bytes(config, condition) / 1e6
+    mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6 + layers_mb)
     return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2, "gpu": 1}
 
 
 def stats_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb for the statistics of one condition: all members' distributions, the (V, V)
-    float64 similarity matrices of every member, the RBF CKA kernels, and the bootstrap's
-    row draws (replicates x held-out rows)."""
+    float64 similarity matrices of every member, the RBF CKA kernels, the bootstrap's
+    row draws (replicates x held-out rows, for ci.tsv and both regions of repeats_ci.tsv) and
+    every member's layer states (layers.npy, all loaded at once for geometry.py, and one member's
+float64 copy)."""
     e = config["extract"]
     vocab = vocab_size(config, condition)
     members = len(condition_seeds(config, condition))
     positions = e["n_sequences"] * config["encode"]["seq_len"] * e["mask_fraction"]
     kernels = 6 * vocab * vocab * 8
-    draws = config["stats"]["bootstrap"] * e["n_sequences"] * 8 * 2
+    draws = config["stats"]["bootstrap"] * e["n_sequences"] * 8 * 3
     probs_and_similarities = members * positions * vocab * 4 * 3 + members * vocab * vocab * 8
-    mem_mb = 2000 + math.ceil((probs_and_similarities + kernels + draws) / 1e6)
+    layers = (members + 2) * layer_states_bytes(config, condition)
+    mem_mb = 2000 + math.ceil((probs_and_similarities + kernels + draws + layers) / 1e6)
     return {"mem_mb": mem_mb}
 
 

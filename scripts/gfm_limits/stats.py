@@ -10,7 +10,8 @@ fisher_per_example.tsv (member x group, with shares), sorted_probs.tsv (the aver
 output distribution), cka.tsv (pair x static|contextual|pooled x linear|rbf, and static|contextual x linear_debiased:
 the vocabulary, the hidden states at masked positions, one mean-pooled vector per held-out row),
 fisher_true.tsv (member x group: the true Fisher, labels drawn from the model), repeats.tsv (the
-output and agreement statistics at repeat and non-repeat target positions, repeats_table), geometry.tsv
+output and agreement statistics at repeat and non-repeat target positions, repeats_table), repeats_ci.tsv
+(their Multi-Bootstrap intervals per region and of the paired difference, repeats_ci_table), geometry.tsv
 (layer x member x statistic, geometry.py), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
@@ -31,13 +32,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from gfm_limits import bootstrap as bs
 from gfm_limits import confidence, headline, metrics
 from gfm_limits import embeddings as emb
 from gfm_limits.files import atomic_path
 from gfm_limits.headline import CONTEXT_GAIN
 from gfm_limits.layout import (
     DYNAMICS_COLUMNS,
+    REPEAT_CI_COLUMNS,
     REPEAT_COLUMNS,
+    REPEAT_DIFFERENCE,
     REPEAT_MEMBER_STATISTICS,
     REPEAT_PAIR_STATISTICS,
     SPECIAL_TOKENS,
@@ -252,6 +256,44 @@ def repeats_table(positions: dict[int, dict], pairs: dict[tuple[int, int], dict]
     return pd.DataFrame(rows, columns=list(REPEAT_COLUMNS))
 
 
+def repeats_ci_table(positions: dict[int, dict], pairs: dict[tuple[int, int], dict], repeat: np.ndarray, *,
+                     row_of: np.ndarray, n_rows: int, n_boot: int, seed: int, level: float) -> pd.DataFrame:
+    """Multi-Bootstrap intervals of repeats_table's statistics, and of their difference between the
+    regions. Members and held-out rows are drawn jointly, as for ci.tsv (one set of draws from
+    `seed`, the condition's): a replicate is, per drawn member or pair, the mean over the drawn
+    rows' masked positions of the region (a ratio of sums; NaN where the drawn rows hold none of
+    its positions), averaged over the drawn members or pairs. The same draws serve both regions,
+    so "repeat - non-repeat" is a paired difference whose replicates are the differences of the
+    regions' replicates. row_of (M,): each masked position's held-out row (masked_rows). Long
+    format (REPEAT_CI_COLUMNS); a region without positions has no rows, nor then the difference."""
+    seeds = sorted(positions)
+    draws = bs.draws(len(seeds), n_rows, n_boot, seed)
+    point = repeats_table(positions, pairs, repeat)
+    regional = {}
+    for region, at in (("repeat", repeat), ("non-repeat", ~repeat)):
+        if not at.any():
+            continue
+        evidence = headline.Evidence.gather({s: {k: v[at] for k, v in by.items()} for s, by in positions.items()},
+                                            {p: {k: v[at] for k, v in by.items()} for p, by in pairs.items()},
+                                            {}, row_of=row_of[at], n_rows=n_rows)
+        estimates = point[point["region"] == region].groupby("statistic")["value"].mean()  # headline.point
+        reps = {name: bs.member_mean(evidence.positions[name], draws, evidence.counts)
+                for name in REPEAT_MEMBER_STATISTICS}
+        reps |= {name: bs.pair_mean(evidence.pairs[key], draws, evidence.counts)
+                 for name, key in REPEAT_PAIR_STATISTICS.items() if pairs}
+        regional[region] = (estimates, reps, int(at.sum()))
+    rows = []
+    for region, (estimates, reps, n) in regional.items():
+        rows += [{"region": region, "statistic": name, **bs.summarize_ci(estimates[name], r, level),
+                  "positions": n, "level": level} for name, r in reps.items()]
+    if len(regional) == 2:
+        (e_r, r_r, n_r), (e_n, r_n, n_n) = regional["repeat"], regional["non-repeat"]
+        rows += [{"region": REPEAT_DIFFERENCE, "statistic": name,
+                  **bs.summarize_ci(e_r[name] - e_n[name], r_r[name] - r_n[name], level),
+                  "positions": n_r + n_n, "level": level} for name in r_r]
+    return pd.DataFrame(rows, columns=list(REPEAT_CI_COLUMNS))
+
+
 def repeat_flags(masks: str) -> np.ndarray:
     """Whether each masked position's target token is a repeat, (M,) bool in the order of the
     predictions (row-major over predict), from masks.npz's repeat (R, T); all False in a masks
@@ -325,11 +367,15 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     tables |= beyond_tables(fishers_true, layers)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
                                   cfg=cfg)
-    tables["repeats"] = repeats_table(positions, pairs, repeat_flags(masks))
+    repeat = repeat_flags(masks)
+    tables["repeats"] = repeats_table(positions, pairs, repeat)
     rows = headline.fisher_rows([fisher_rows[s] for s in seeds])
     if fisher_true_rows is not None:
         rows |= headline.fisher_true_rows([fisher_true_rows[s] for s in seeds])
     row_of, n_rows = masked_rows(masks, loaded[seeds[0]]["targets"])
+    tables["repeats_ci"] = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows,
+                                            n_boot=cfg.bootstrap, seed=confidence.condition_seed(condition),
+                                            level=cfg.confidence)
     evidence = headline.Evidence.gather(positions, pairs, rows, row_of=row_of, n_rows=n_rows)
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
@@ -386,8 +432,33 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], *, k: int
     for stat in headline.STATISTICS:
         if stat.key not in headline.CONTEXT:
             row |= headline.summary_columns(stat, tables, at)
+    row |= repeat_summary(tables.get("repeats_ci"))
     if baselines is not None:
         row |= context_position(baselines, row["cross_entropy_bits_mean"])  # best_baseline stays in front
+    return row
+
+
+REPEAT_SUMMARY = ("context_gain_bits", "kl_uniform_bits", "disagreement")  # of repeats_ci.tsv, into summary.tsv
+
+
+def repeat_summary(repeats_ci: pd.DataFrame | None) -> dict:
+    """summary.tsv's repeat split: the share of masked positions at repeats (`repeat_share`) and,
+    for each statistic of REPEAT_SUMMARY, its estimate and interval at repeat and non-repeat
+    positions and their paired difference (`<statistic>_<region>`, `_ci_low`, `_ci_high`; region
+    repeat, non_repeat, repeat_minus_non_repeat), from repeats_ci.tsv; {} without it."""
+    if repeats_ci is None or repeats_ci.empty:
+        return {}
+    df = repeats_ci.set_index(["region", "statistic"])
+    counts = repeats_ci.groupby("region")["positions"].first()
+    n_repeat = int(counts.get("repeat", 0))
+    row = {"repeat_share": n_repeat / (n_repeat + int(counts.get("non-repeat", 0)))}
+    for region in ("repeat", "non-repeat", REPEAT_DIFFERENCE):
+        suffix = region.replace(" - ", "_minus_").replace("-", "_")
+        for name in REPEAT_SUMMARY:
+            if (region, name) in df.index:
+                r = df.loc[(region, name)]
+                row |= {f"{name}_{suffix}": float(r["estimate"]), f"{name}_{suffix}_ci_low": float(r["ci_low"]),
+                        f"{name}_{suffix}_ci_high": float(r["ci_high"])}
     return row
 
 
