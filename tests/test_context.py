@@ -188,7 +188,7 @@ def test_interpretable_needs_the_text_models_to_use_context(text_gain, noise, in
     assert row["text_context_ci_low"] == pytest.approx(low)
     assert row["dna_context_ci_low"] == pytest.approx(np.percentile(replicates["dna"]["context_gain_bits"], 2.5))
     columns = list(table.columns)
-    assert columns[:5] == ["finding", "statistic", "claim", "dna", "text"]
+    assert columns[:6] == ["finding", "statistic", "definition", "claim", "dna", "text"]
     assert columns.index("interpretable") < columns.index("dna_estimate") and "verdict" in columns
     assert max(columns.index(c) for c in ("text_context_gain_bits", "text_context_ci_low", "dna_context_gain_bits",
                                           "dna_context_ci_low")) < columns.index("dna_estimate")

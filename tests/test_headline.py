@@ -304,6 +304,17 @@ def test_the_findings_refer_to_registered_statistics_by_key():
         headline.Finding("a finding named by its name, not its key", "js_p1", "greater")
     assert headline.Finding("x", "js", "less").claim == "DNA < text"
     assert headline.Finding("x", "js", "greater").claim == "DNA > text"
+    with pytest.raises(ValueError, match="definition 'v3'"):
+        headline.Finding("x", "js", "less", "v3")
+
+
+def test_every_finding_can_be_tested_and_each_claim_has_the_papers_definition():
+    """A finding needs replicates (a statistic with no interval would silently drop out of
+    findings.tsv), and each claim is tested at least once as the paper defined it."""
+    assert all(headline.BY_KEY[f.statistic].resampled is not None for f in headline.FINDINGS)
+    for text in {f.text for f in headline.FINDINGS}:
+        assert any(f.definition.startswith("paper") for f in headline.FINDINGS if f.text == text), text
+    assert len({(f.statistic, f.definition) for f in headline.FINDINGS}) == len(headline.FINDINGS)
 
 
 def test_evidence_sums_positions_by_row_and_checks_the_fisher_rows():

@@ -160,7 +160,8 @@ def findings(replicates: dict[str, dict[str, np.ndarray]], estimates: dict[str, 
             holds = bool(test["holds"])
             verdict = "holds" if holds else "does not hold"
             verdict = verdict if context[dna, text]["interpretable"] else NOT_INTERPRETABLE
-            rows.append({"finding": finding.text, "statistic": stat, "claim": finding.claim,
+            rows.append({"finding": finding.text, "statistic": stat, "definition": finding.definition,
+                         "claim": finding.claim,
                          "dna": dna, "text": text, **context[dna, text], "verdict": verdict,
                          "dna_estimate": estimates[dna][stat], "text_estimate": estimates[text][stat],
                          "difference": estimates[dna][stat] - estimates[text][stat],

@@ -237,7 +237,8 @@ def plot_findings(findings_path, fig) -> None:
         ax.axvline(0, color="grey", lw=1)
         ax.set_yticks(sub.index, sub["label"], fontsize=7)
         ax.set_ylim(len(sub) - 0.5, -0.5)  # first row on top; room for the hatching
-        ax.set_title(f"{stat} ({sub['claim'].iloc[0]})\n{sub['finding'].iloc[0]}", fontsize=8)
+        definition = f"; {sub['definition'].iloc[0]}" if "definition" in sub else ""
+        ax.set_title(f"{stat} ({sub['claim'].iloc[0]}{definition})\n{sub['finding'].iloc[0]}", fontsize=8)
     fig.suptitle(f"The paper's findings, DNA - text with {float(df['level'].iloc[0]):.0%} intervals: "
                  "green holds, red does not\ngrey hatched: not interpretable, the text models do not use "
                  f"context (gain over unigram < {float(df['min_context_bits'].iloc[0]):g} bits per token, or "
@@ -443,7 +444,7 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
     _save(fig, outputs, "confidence")
     plt.close(fig)
     if findings_path is not None:
-        fig = plt.figure(figsize=(18, 7), layout="constrained")
+        fig = plt.figure(figsize=(18, 10), layout="constrained")
         plot_findings(findings_path, fig)
         _save(fig, outputs, "findings")
         plt.close(fig)

@@ -60,7 +60,8 @@ The statistics (name: one value, what is resampled):
   per-example Fisher; members+rows
 
 FINDINGS: each of the paper's findings as a claimed direction of a statistic, DNA against text
-(confidence.findings tests them).
+(confidence.findings tests them), once per definition of the statistic: the paper's (its v1 or
+v2 code where they differ) and ours beyond it (`Finding.definition`, findings.tsv's `definition`).
 """
 
 from __future__ import annotations
@@ -413,23 +414,32 @@ class Finding:
     text: str
     statistic: str  # a key of BY_KEY
     direction: str  # "greater" | "less": DNA against text
+    definition: str = "paper"  # one of DEFINITIONS: whose definition of the statistic the row tests
 
     def __post_init__(self) -> None:
         if self.statistic not in BY_KEY or self.direction not in ("greater", "less"):
             raise ValueError(f"finding {self.text!r}: statistic {self.statistic!r}, direction {self.direction!r}")
+        if self.definition not in DEFINITIONS:
+            raise ValueError(f"finding {self.text!r}: definition {self.definition!r} is none of {DEFINITIONS}")
 
     @property
     def claim(self) -> str:
         return f"DNA {'<' if self.direction == 'less' else '>'} text"
 
 
+# paper: the paper's code (v1 and v2 where they agree); paper v1 / paper v2: one version's; beyond: ours
+DEFINITIONS = ("paper", "paper v1", "paper v2", "beyond")
 FINDINGS = (
-    Finding("DNA outputs are nearer uniform", "kl_uniform_bits", "less"),
+    Finding("DNA outputs are nearer uniform", "kl_uniform_bits", "less", "paper v1"),
+    Finding("DNA outputs are nearer uniform", "kl_from_uniform_bits", "less", "paper v2"),
     Finding("DNA members disagree more", "js", "greater"),
-    Finding("DNA members disagree more", "disagreement", "greater"),
+    Finding("DNA members disagree more", "disagreement", "greater", "beyond"),
     Finding("DNA static embeddings are less consistent", "jaccard", "less"),
     Finding("DNA static embeddings are less consistent", "spearman", "less"),
     Finding("DNA static embeddings are less consistent", "procrustes", "greater"),
+    Finding("DNA static embeddings are less consistent", "procrustes_cosine", "less"),
+    Finding("DNA static embeddings are less consistent", "cka_static_linear_debiased", "less", "beyond"),
     Finding("DNA models hold more Fisher in the embeddings", "fisher_share_embeddings", "greater"),
-    Finding("DNA models hold more Fisher in the embeddings", "fisher_pe_share_embeddings", "greater"),
+    Finding("DNA models hold more Fisher in the embeddings", "fisher_pe_share_embeddings", "greater", "beyond"),
+    Finding("DNA models hold more Fisher in the embeddings", "fisher_true_share_embeddings", "greater", "beyond"),
 )
