@@ -42,10 +42,19 @@ def members_line(outputs: dict[str, pd.DataFrame]) -> str:
 
 
 def findings_table(findings: pd.DataFrame) -> str:
-    rows = ["| finding | statistic | DNA | DNA - text [95% CI] | verdict |", "|---|---|---|---:|---|"]
-    for _, r in findings.iterrows():
-        rows.append(f"| {r.finding} | {r.statistic} | {r.dna} "
-                    f"| {r.difference:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] | {r.verdict} |")
+    """One row per (finding, statistic, definition), one column per DNA condition: DNA - text with
+    its interval and the verdict (a text condition per table: the first one compared)."""
+    dna = list(dict.fromkeys(findings["dna"]))
+    findings = findings[findings["text"] == findings["text"].iloc[0]]
+    rows = ["| finding | statistic (definition) | " + " | ".join(f"{d} - {findings['text'].iloc[0]} [95% CI]"
+                                                               for d in dna) + " |",
+            "|---|---|" + "---:|" * len(dna)]
+    keys = ["finding", "statistic", "definition"] if "definition" in findings else ["finding", "statistic"]
+    for key, group in findings.groupby(keys, sort=False):
+        by = {r.dna: f"{r.difference:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] {r.verdict}"
+              for r in group.itertuples()}
+        name = f"{key[1]} ({key[2]})" if len(key) == 3 else key[1]
+        rows.append(f"| {key[0]} | {name} | " + " | ".join(by.get(d, "") for d in dna) + " |")
     return "\n".join(rows)
 
 
