@@ -27,6 +27,8 @@ import fcntl
 import logging
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -61,14 +63,24 @@ def default_folder(environ: MutableMapping[str, str]) -> Path:
 
 
 def cuda_device_count() -> int:
-    """The cards torch sees, counted through NVML, which leaves CUDA uninitialised (so that
-    CUDA_VISIBLE_DEVICES can still be set); an error if CUDA was initialised already."""
+    """The cards torch sees, counted so that CUDA stays uninitialised here (once it is, a change
+    of CUDA_VISIBLE_DEVICES has no effect): through NVML, as torch.cuda.device_count tries first,
+    else (no NVML, as in a container given only the compute driver; MIG) by torch in a child
+    process. 0 for a torch built without CUDA; an error if CUDA was initialised already."""
     import torch
 
+    if not torch.backends.cuda.is_built():
+        return 0
     if torch.cuda.is_initialized():
         raise RuntimeError("CUDA was initialised before the job took its GPU slot; take the slot (gpu_slot) "
                            "before anything touches the GPU")
-    return torch.cuda.device_count()
+    nvml = getattr(torch.cuda, "_device_count_nvml", None)  # private, hence looked up; -1 when NVML fails
+    count = nvml() if nvml is not None else -1
+    if count >= 0:
+        return count
+    child = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.device_count())"],
+                           capture_output=True, text=True, check=True)
+    return int(child.stdout)
 
 
 @contextlib.contextmanager
