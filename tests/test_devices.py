@@ -167,3 +167,21 @@ def test_every_rule_that_asks_for_a_gpu_takes_a_slot_in_its_script():
     for name, script in gpu_rules.items():
         text = (ROOT / "rules" / script).resolve().read_text()
         assert "\nwith gpu_slot():" in text, f"rule {name}: {script} does not take a GPU slot"
+
+
+def test_the_cards_are_counted_through_nvml_else_in_a_child_and_never_after_cuda_started(monkeypatch):
+    import torch
+
+    from gfm_limits import devices
+
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(devices.subprocess, "run", lambda *a, **k: calls.append(a[0]) or real_run(*a, **k))
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    monkeypatch.setattr(torch.cuda, "_device_count_nvml", lambda: 4, raising=False)
+    assert devices.cuda_device_count() == 4 and not calls
+    monkeypatch.setattr(torch.cuda, "_device_count_nvml", lambda: -1, raising=False)  # NVML failed
+    assert devices.cuda_device_count() == torch.cuda.device_count() and calls[0][0] == sys.executable
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.raises(RuntimeError, match="CUDA was initialised before the job took its GPU slot"):
+        devices.cuda_device_count()
