@@ -7,7 +7,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from gfm_limits.checkout import own_package_first
 from gfm_limits.config import check_config
+
+# every job imports this checkout's gfm_limits, not another clone's install (docs/pipeline.md)
+own_package_first(Path(workflow.basedir) / "scripts")
 
 
 configfile: "config/config.yaml"

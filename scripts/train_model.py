@@ -5,11 +5,13 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+from gfm_limits.devices import gpu_slot
 from gfm_limits.model import ModelConfig
 from gfm_limits.train import TrainConfig, train_mlm
 
-train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, out_dir=snakemake.output.model,
-          curve_path=snakemake.output.curve, model_cfg=ModelConfig(**snakemake.params.model),
-          cfg=TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
-          threads=snakemake.threads, token_stats=snakemake.input.token_stats, state=snakemake.params.state,
-          snapshots_out=snakemake.output.snapshots, snapshots_staging=snakemake.params.snapshots)
+with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)
+    train_mlm(snakemake.input.tokens, snakemake.input.tokenizer, out_dir=snakemake.output.model,
+              curve_path=snakemake.output.curve, model_cfg=ModelConfig(**snakemake.params.model),
+              cfg=TrainConfig(**snakemake.params.train, seed=int(snakemake.wildcards.seed)),
+              threads=snakemake.threads, token_stats=snakemake.input.token_stats, state=snakemake.params.state,
+              snapshots_out=snakemake.output.snapshots, snapshots_staging=snakemake.params.snapshots)

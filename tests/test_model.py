@@ -288,11 +288,13 @@ def uninterrupted(encoded, tmp_path_factory):
     return load_model(root / "m").state_dict(), (root / "c.tsv").read_text(), snaps
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGINT"])
 def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path, uninterrupted, how):
-    """Kill a training run after it first saved its state (at a random later moment), rerun it, and
-    get exactly the weights, curve and snapshots of a run that was never interrupted (CPU); the
-    snapshots before the saved state are the killed run's, kept beside the state."""
+    """Kill a training run after it first saved its state (at a random later moment), or stop it as
+    SLURM (SIGTERM) or Ctrl-C (SIGINT) does, rerun it, and get exactly the weights, curve and
+    snapshots of a run that was never interrupted (CPU); the snapshots before the saved state are
+    the killed run's, kept beside the state. A signal is answered by a save at once, not only by
+    the last timed one."""
     import random
     import signal
     import time
@@ -308,8 +310,8 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     before = [s for s in RESUME_SNAPSHOTS if s <= saved["step"]]
     assert before[:4] == [2, 3, 6, 12] and not (tmp_path / "snaps").exists()
     assert all((tmp_path / "state.snapshots" / f"step{s}" / "model.safetensors").is_file() for s in before)
-    if how == "SIGTERM":
-        assert "stopped by SIGTERM" in stderr
+    if how != "SIGKILL":
+        assert f"stopped by {how} at step {saved['step']}" in stderr and "KeyboardInterrupt" not in stderr
     summary = train_mlm(encoded / "train.npy", encoded / "kmer.json", out_dir=tmp_path / "m",
                         curve_path=tmp_path / "c.tsv", model_cfg=TINY, cfg=TrainConfig(seed=5, **RESUME_CFG),
                         state=tmp_path / "state.pt", snapshots_out=tmp_path / "snaps",
@@ -325,6 +327,41 @@ def test_killed_training_resumes_to_bitwise_identical_weights(encoded, tmp_path,
     assert not (tmp_path / "state.snapshots").exists()
     strip = lambda text: [line.split("\t")[:4] for line in text.splitlines()]  # noqa: E731 (not tokens/s)
     assert strip((tmp_path / "c.tsv").read_text()) == strip(curve)
+
+
+def test_ctrl_c_asks_for_a_save_a_second_one_stops_at_once_and_handlers_come_back(tmp_path):
+    """SIGINT inside TrainingState is a request to save and stop, as SIGTERM is; a second SIGINT
+    raises KeyboardInterrupt at once; leaving restores Python's handlers; a process that started
+    with SIGINT ignored (a shell's background job) keeps ignoring it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from gfm_limits.training_state import TrainingState
+
+    from conftest import ROOT
+
+    state = TrainingState(tmp_path / "state.pt", {})
+    with state:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert state.signalled == signal.SIGINT and state.due(1)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ignored = f"""
+import os, signal, sys
+sys.path.insert(0, {str(ROOT / "scripts")!r})
+from gfm_limits.training_state import TrainingState
+state = TrainingState("unused.pt", {{}})
+with state:
+    os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGTERM)
+print(state.signalled == signal.SIGTERM, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+"""
+    result = subprocess.run([sys.executable, "-c", ignored], capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert result.stdout.split() == ["True", "True"], result.stderr
 
 
 def test_a_training_state_of_another_configuration_is_not_resumed(encoded, tmp_path):

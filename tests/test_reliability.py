@@ -1,4 +1,4 @@
-"""Outputs under hostile conditions: a full disk, an unwritable path, shell-hostile names."""
+"""Outputs under hostile conditions: a full disk, an unwritable path, shell-hostile names, Ctrl-C."""
 
 import re
 import subprocess
@@ -64,3 +64,41 @@ def test_no_rule_runs_a_shell_and_hostile_paths_pass_through_intact(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert canary.read_text() == "still here" and not (tmp_path / "wf" / "pwned").exists()
     assert (tmp_path / "wf" / "results" / "tokens" / "dna_kmer" / "train.npy").stat().st_size > 0
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_training_saves_the_state_and_a_rerun_resumes(tmp_path):
+    """Ctrl-C in the terminal (SIGINT to snakemake and its jobs, one process group) while a member
+    trains: the member saves its training state at its next log_every step and stops, snakemake
+    exits nonzero without the model, and a rerun resumes from the saved step."""
+    import json
+    import os
+    import signal
+    import time
+
+    from conftest import SNAKEMAKE
+
+    path = tiny_workflow(tmp_path)
+    config = yaml.safe_load(path.read_text())
+    config["train"] |= {"tokens": 8 * 32 * 600, "log_every": 5}  # 600 steps
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    target, log = "results/models/dna_kmer/seed1", tmp_path / "results/logs/train/dna_kmer/seed1.log"
+    process = subprocess.Popen([*SNAKEMAKE, "-d", str(tmp_path), "--cores", "2", target, "--configfile", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not (log.exists() and "step 5/600" in log.read_text()):
+        assert process.poll() is None, process.stdout.read()[-3000:]
+        assert time.monotonic() < deadline, "training did not start"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    output = process.communicate(timeout=300)[0]
+    assert process.returncode != 0, output[-3000:]
+    text = log.read_text()
+    step = int(re.search(r"stopped by SIGINT at step (\d+);", text).group(1))
+    assert 0 < step < 600 and f"saved the training state at step {step} " in text and "KeyboardInterrupt" not in text
+    assert (tmp_path / "results/state/dna_kmer/seed1.pt").is_file() and not (tmp_path / target).exists()
+    result = snakemake(tmp_path, target, "--configfile", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / target / "training.json").read_text())
+    assert record["resumed_from_step"] == step and record["steps"] == 600
+    assert not (tmp_path / "results/state/dna_kmer/seed1.pt").exists()

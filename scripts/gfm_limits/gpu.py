@@ -3,13 +3,16 @@
 NVML's `utilization.gpu` is the share of the last sample period during which
 at least one kernel ran on the device; its mean over a training loop is the
 share of the loop the GPU spent computing rather than waiting for the host
-(data loading, Python, synchronisation).
+(data loading, Python, synchronisation). NVML numbers the machine's cards itself, ignoring
+CUDA_VISIBLE_DEVICES, so the device is looked up by the entry that variable lists for it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+
+from gfm_limits.devices import nvml_device
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,9 @@ class BusySampler:
             import pynvml
 
             pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(self.device.index or 0)
+            card = nvml_device(self.device.index or 0)  # a job's cuda:0 is its own card (devices.py)
+            handle = (pynvml.nvmlDeviceGetHandleByIndex(card) if isinstance(card, int)
+                      else pynvml.nvmlDeviceGetHandleByUUID(card))
         except Exception as err:  # noqa: BLE001  pynvml.NVMLError has no stable import path across versions
             log.info("GPU utilisation not sampled: %s", err)
             return self

@@ -6,7 +6,9 @@ resolved configuration, defaults filled in). The facts: the git commit of the
 workflow and whether its tracked files had uncommitted changes; the sha256 of
 the configuration; the Python and package versions each training job recorded
 in its training.json (jobs may run in separate conda environments, so each
-records its own) and those of this job; and every fetched file's URL, size
+records its own) and those of this job, with the folder each imported
+gfm_limits from (this job stops unless that is the workflow's own, so the commit
+recorded is the code that ran: checkout.py); and every fetched file's URL, size
 and sha256 from the fetch manifests.
 """
 
@@ -20,6 +22,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from gfm_limits.checkout import check_own_package, imported_from
 from gfm_limits.files import atomic_path
 from gfm_limits.layout import MEMBER_RECORD
 from gfm_limits.sources import MANIFEST
@@ -28,9 +31,13 @@ PACKAGES = ("snakemake", "torch", "transformers", "tokenizers", "numpy", "scipy"
             "seaborn", "gfm-limits")
 
 
+PACKAGE_FOLDER = "gfm_limits imported from"
+
+
 def package_versions(names=PACKAGES) -> dict[str, str]:
-    """Installed versions of `names` (absent ones left out) and of Python."""
-    found = {"python": platform.python_version()}
+    """Installed versions of `names` (absent ones left out) and of Python, and the folder this
+    process imported gfm_limits from (PACKAGE_FOLDER)."""
+    found = {"python": platform.python_version(), PACKAGE_FOLDER: str(imported_from())}
     for name in names:
         try:
             found[name] = metadata.version(name)
@@ -55,6 +62,7 @@ def write_provenance(*, config: dict, sources: list, models: list, root, tsv_out
     """Collect the facts and write both files; returns the rows. `sources`: fetched source folders
     (fetch rule outputs, each with its manifest); `models`: member folders (each with its record)."""
 
+    check_own_package(root)
     commit, state = git_state(root)
     resolved = json.dumps(config, indent=2, sort_keys=True, default=str)
     rows = [("code", "git commit", commit), ("code", "working tree", state),

@@ -4,8 +4,11 @@ The state is everything the next optimiser step depends on (train.Stepper.state_
 weights, AdamW moments, schedule, the mask generator and torch's RNG on the CPU and the
 GPU), with the step reached and the training curve so far, in one torch.save file under
 results/state/. A job that SLURM signals before its time limit or a preemption (SIGTERM,
-SIGUSR1) saves it at the next log_every boundary and stops; a rerun continues from there
-and ends bitwise where an uninterrupted run ends (tests/test_model.py).
+SIGUSR1), or that a user stops with Ctrl-C (SIGINT, which the terminal sends to snakemake and
+its jobs alike), saves it at the next log_every boundary and stops with a nonzero exit status,
+so Snakemake counts the job as failed; a rerun continues from there and ends bitwise where an
+uninterrupted run ends (tests/test_model.py). A second Ctrl-C before the save stops at once
+(KeyboardInterrupt), losing what the saved state lacks, as Ctrl-C did before.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ class Interrupted(SystemExit):
 class TrainingState:
     """The training state of one member in one file, saved every `every_steps` steps (0: never
     by count), every `every_minutes` minutes, and at once on SIGTERM or SIGUSR1 (what SLURM sends
-    before a time limit or preemption), after which training stops (Interrupted). A rerun resumes
-    from the file when its fingerprint (model and training config, steps, the tokens' and the
-    tokenizer's sha256) matches; otherwise it starts afresh. Writes are atomic, so a kill at
-    any moment leaves the previous state or the new one, never half of one."""
+    before a time limit or preemption) or SIGINT (Ctrl-C; not where the process started with
+    SIGINT ignored, as a shell's background jobs do), after which training stops (Interrupted).
+    A rerun resumes from the file when its fingerprint (model and training config, steps, the
+    tokens' and the tokenizer's sha256) matches; otherwise it starts afresh. Writes are atomic,
+    so a kill at any moment leaves the previous state or the new one, never half of one."""
 
-    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
     def __init__(self, path, fingerprint: dict, every_steps: int = 0, every_minutes: float = 30.0):
         self.path, self.fingerprint = Path(path), fingerprint
@@ -41,7 +45,8 @@ class TrainingState:
         self.signalled: int | None = None
 
     def __enter__(self):
-        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS}
+        self._previous = {sig: signal.signal(sig, self._on_signal) for sig in self.SIGNALS
+                          if sig != signal.SIGINT or signal.getsignal(sig) is not signal.SIG_IGN}
         return self
 
     def __exit__(self, *exc):
@@ -49,8 +54,10 @@ class TrainingState:
             signal.signal(sig, handler)
 
     def _on_signal(self, signum, frame):
+        if signum == signal.SIGINT and self.signalled == signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C twice: stop now, without waiting for the save
         self.signalled = signum
-        log.warning("received %s: saving the training state at the end of this step", signal.Signals(signum).name)
+        log.warning("received %s: saving the training state at the next log_every step", signal.Signals(signum).name)
 
     def due(self, step: int) -> bool:
         by_count = self.every_steps > 0 and step - self.last_step >= self.every_steps
