@@ -11,8 +11,9 @@ slurmctld, slurmd; one GPU declared as a GRES with no device behind it
 The node is in two partitions named as profiles/slurm names them, `cpu` (the default)
 and `gpu`, so that the profile runs here as shipped, and has the feature `FEATURE`
 for a constraint (sbatch -C). It declares at least `CPUS` CPUs whatever the machine has
-(SlurmdParameters=config_overrides), as many as the largest request of the profile
-(train's 4 CPUs per GPU): jobs then share the real cores, which only slows them.
+(SlurmdParameters=config_overrides): the profile's largest request (train's 4 CPUs per
+GPU) with room beside it for the CPU jobs, which would otherwise queue behind every GPU
+job. The jobs then share the real cores, which only slows each of them.
 
 The configuration goes to /etc/slurm, SLURM's default place: the executor
 plugin's job step drops SLURM_* variables (SLURM_CONF included) before it
@@ -42,7 +43,7 @@ BINARIES = ["slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "munged", "mar
 DB_USER, DB_PASS = "slurm", "gfm-limits-test"
 CPU_PARTITION, GPU_PARTITION = "cpu", "gpu"
 FEATURE = "gfmgpu"
-CPUS = 4
+CPUS = 8
 
 
 class SlurmSetupError(RuntimeError):
