@@ -9,10 +9,21 @@ from gfm_limits.resources import (
     extract_resources,
     input_scaled_mem_mb,
     stats_resources,
+    stop_signal,
     train_resources,
 )
 
 PLAN = Plan.from_config(config)
+
+
+# Jobs that run where Snakemake runs (the login node) under a cluster executor: fetch needs
+# the internet, which compute nodes often lack; the others gather small tables and write files.
+localrules:
+    fetch,
+    dynamics_table,
+    summary,
+    figures,
+    provenance,
 
 
 wildcard_constraints:
@@ -83,5 +94,22 @@ def input_mem_mb(factor):
 
     def resource(wildcards, input):
         return input_scaled_mem_mb(input.size_mb, factor)
+
+    return resource
+
+
+def with_profile_slurm_extra(flags):
+    """A resource callable: flags(the profile's default slurm_extra) for a rule that needs an
+    sbatch flag of its own, since a rule's own slurm_extra replaces the profile's for its jobs.
+    The profile's value is evaluated as Snakemake evaluates every default resource."""
+    # --default-resources (the profile's), as Snakemake parsed them
+    defaults = workflow.resource_settings.default_resources
+    profile = None if defaults is None else defaults.get("slurm_extra")
+
+    def resource(wildcards, input, attempt, threads, rulename, async_run):
+        if profile is None or isinstance(profile, str):
+            return flags(profile)
+        context = dict(input=input, attempt=attempt, threads=threads, rulename=rulename)
+        return flags(profile.evaluate(wildcards, **context, async_run=async_run).value)
 
     return resource

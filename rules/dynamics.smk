@@ -23,7 +23,7 @@ rule dynamics:
         gpu=1,
         mem_mb=per_condition(dynamics_resources, "mem_mb"),
         runtime=per_condition(dynamics_resources, "runtime"),
-        cpus_per_task=per_condition(dynamics_resources, "cpus_per_task"),
+        cpus_per_gpu=per_condition(dynamics_resources, "cpus_per_gpu"),
     params:
         seeds=of_condition(PLAN.seeds),
         dynamics=settings("dynamics"),

@@ -45,7 +45,7 @@ rule extract:
         gpu=1,
         mem_mb=per_condition(extract_resources, "mem_mb"),
         runtime=per_condition(extract_resources, "runtime"),
-        cpus_per_task=per_condition(extract_resources, "cpus_per_task"),
+        cpus_per_gpu=per_condition(extract_resources, "cpus_per_gpu"),
     params:
         extract=settings("extract"),
     script:

@@ -20,7 +20,9 @@ rule train:
         gpu=1,
         mem_mb=per_condition(train_resources, "mem_mb"),
         runtime=per_condition(train_resources, "runtime"),
-        cpus_per_task=per_condition(train_resources, "cpus_per_task"),
+        cpus_per_gpu=per_condition(train_resources, "cpus_per_gpu"),
+        # SIGTERM before the time limit: the member saves its training state, the retry resumes
+        slurm_extra=with_profile_slurm_extra(stop_signal),
     params:
         model=of_condition(PLAN.model),
         train=settings("train"),

@@ -8,6 +8,13 @@ slurmctld, slurmd; one GPU declared as a GRES with no device behind it
 (AllocTRES gres/gpu=1); accounting through slurmdbd and MariaDB so that
 `sacct`, the executor plugin's status command, works.
 
+The node is in two partitions named as profiles/slurm names them, `cpu` (the default)
+and `gpu`, so that the profile runs here as shipped, and has the feature `FEATURE`
+for a constraint (sbatch -C). It declares at least `CPUS` CPUs whatever the machine has
+(SlurmdParameters=config_overrides): the profile's largest request (train's 4 CPUs per
+GPU) with room beside it for the CPU jobs, which would otherwise queue behind every GPU
+job. The jobs then share the real cores, which only slows each of them.
+
 The configuration goes to /etc/slurm, SLURM's default place: the executor
 plugin's job step drops SLURM_* variables (SLURM_CONF included) before it
 calls srun inside a job, so only the default path is found there. A foreign
@@ -34,7 +41,9 @@ MARKER = "# written by gfm-limits tests/localslurm.py\n"
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "slurmdbd", "munge", "mariadb-server"]
 BINARIES = ["slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "munged", "mariadbd"]
 DB_USER, DB_PASS = "slurm", "gfm-limits-test"
-PARTITION = "debug"
+CPU_PARTITION, GPU_PARTITION = "cpu", "gpu"
+FEATURE = "gfmgpu"
+CPUS = 8
 
 
 class SlurmSetupError(RuntimeError):
@@ -67,6 +76,7 @@ def mem_total_mb() -> int:
 
 def slurm_conf(node: str) -> str:
     real_memory = mem_total_mb() - 1200  # at most MemTotal minus ~1 GB, or the node drains
+    cpus = max(CPUS, os.cpu_count())
     return MARKER + f"""ClusterName=gfmtest
 SlurmctldHost={node}(127.0.0.1)
 SlurmUser=slurm
@@ -88,6 +98,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=300
+SlurmdParameters=config_overrides
 GresTypes=gpu
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
@@ -95,8 +106,9 @@ AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
-NodeName={node} NodeAddr=127.0.0.1 CPUs={os.cpu_count()} RealMemory={real_memory} Gres=gpu:1 State=UNKNOWN
-PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={real_memory} Gres=gpu:1 Features={FEATURE} State=UNKNOWN
+PartitionName={CPU_PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+PartitionName={GPU_PARTITION} Nodes={node} MaxTime=INFINITE State=UP
 """
 
 
@@ -134,9 +146,7 @@ def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5) -> No
 
 
 class LocalSlurm:
-    """Context manager: a running one-node cluster; `env` for clients, `partition` to submit to."""
-
-    partition = PARTITION
+    """Context manager: a running one-node cluster; `env` for clients."""
 
     def __init__(self) -> None:
         self.node = socket.gethostname().split(".")[0]
@@ -205,7 +215,8 @@ class LocalSlurm:
     def answers(self) -> bool:
         """Whether slurmctld answers for this config with the node idle and sacct working."""
         sinfo = run(["sinfo", "-h", "-N", "-o", "%T"], env=self.env, check=False, timeout=20)
-        if sinfo.returncode != 0 or sinfo.stdout.strip() not in ("idle", "mixed", "allocated"):
+        states = set(sinfo.stdout.split())  # one line per partition of the node
+        if sinfo.returncode != 0 or not states or not states <= {"idle", "mixed", "allocated"}:
             return False
         return run(["sacct", "-n", "-X", "-S", "now"], env=self.env, check=False, timeout=20).returncode == 0
 

@@ -8,10 +8,13 @@ of bad input end to end, and of lint and formatting.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,7 @@ import pytest
 import yaml
 
 from gfm_limits.layout import FIGURES
+from gfm_limits.resources import STOP_MIN
 
 from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_config, tiny_workflow
 
@@ -289,6 +293,77 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     train = out.split("rule train:")[1].split("\n\n")[0]
     assert "gpu=1" in train and "runtime=" in train and "mem_mb=" in train
     assert not (tmp_path / "results").exists()
+
+
+class JobResources(dict):
+    """A job's resources as the SLURM executor plugin reads them: .get(name) and .name."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def dry_run_resources(output: str) -> dict[str, dict]:
+    """Rule -> the resources of its first job, as a dry run lists them (`resources: k=v, ...`)."""
+    found = {}
+    for rule, block in re.findall(r"^rule (\w+):\n(.*?)(?:\n\n|\Z)", output, re.M | re.S):
+        line = re.search(r"^\s+resources: (.*)$", block, re.M)
+        if line and rule not in found:
+            pairs = (pair.split("=", 1) for pair in re.split(r", (?=\w+=)", line.group(1)))
+            found[rule] = JobResources({k: int(v) if v.isdigit() else v for k, v in pairs})
+    return found
+
+
+def sbatch_flags(resources: JobResources) -> list[str]:
+    """The sbatch call the SLURM executor plugin builds from a job's resources, by its own code
+    (partition and account aside, which it adds from slurm_partition and slurm_account)."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm.validation import validate_slurm_extra
+
+    job = SimpleNamespace(resources=resources, threads=1)
+    validate_slurm_extra(job)  # what the plugin refuses in slurm_extra (-C, --gpus, ...) raises here
+    params = {"run_uuid": "run", "slurm_logfile": "log", "comment_str": "rule", "account": "", "partition": "",
+              "workdir": None}
+    return shlex.split(get_submit_command(job, params) + set_gres_string(job))
+
+
+GPU_RULES = {"train", "extract", "dynamics"}
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["as_shipped", "edited"])
+def test_the_slurm_profile_puts_cpu_and_gpu_jobs_apart_and_keeps_a_users_flags(tmp_path, edited):
+    """profiles/slurm as shipped, and with its EDIT HERE block edited as its comments say (a GPU
+    constraint, and an sbatch flag for every job): the CPU jobs go to the CPU partition without
+    a GPU, the GPU jobs to the GPU partition with one GPU, the constraint and their CPUs per GPU;
+    train keeps the user's flag and adds its stop signal before it."""
+    text = (ROOT / "profiles" / "slurm" / "config.yaml").read_text()
+    if edited:
+        for line in ('constraint: "a100|h100"', "slurm_extra: \"'--mail-type=FAIL'\""):
+            assert f"# {line}" in text
+            text = text.replace(f"# {line}", line)
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "config.yaml").write_text(text)
+    config = tiny_workflow(tmp_path / "wf")
+    result = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path / "wf"), "--profile", str(tmp_path / "profile"), "-n",
+                             "--configfile", str(config)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = dry_run_resources(result.stdout + result.stderr)
+    user = ["--mail-type=FAIL"] if edited else []
+    assert GPU_RULES < set(jobs) and {"corpus", "tokenizer", "encode", "baselines", "stats"} < set(jobs)
+    for rule, resources in jobs.items():
+        flags = sbatch_flags(resources)
+        if rule in GPU_RULES:
+            assert resources["slurm_partition"] == "gpu", rule
+            assert "--gpus=1" in flags and any(f.startswith("--cpus-per-gpu=") for f in flags), (rule, flags)
+            assert ("a100|h100" in flags) == edited and flags.count("-C") == edited, (rule, flags)
+        else:
+            assert resources["slurm_partition"] == "cpu", rule
+            assert not [f for f in flags if f.startswith(("--gpus", "--gres", "--signal")) or f == "-C"], (rule, flags)
+        signal = [f"--signal=TERM@{STOP_MIN * 60}"] if rule == "train" else []
+        assert [f for f in flags if f.startswith(("--signal", "--mail-type"))] == signal + user, (rule, flags)
 
 
 def test_provenance_records_code_config_software_and_data(run):

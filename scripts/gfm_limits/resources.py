@@ -5,7 +5,16 @@ for training and extraction follow from the model size (parameters, from the
 BERT shapes), the token budget and the evaluation size. They assume a modern
 data-centre GPU sustaining at least `GPU_FLOPS` on this workload (a tenth of
 an H100's dense bf16 peak), plus a fixed start-up allowance; `runtime` is in
-minutes, `mem_mb` in MB, as Snakemake and its SLURM executor expect.
+minutes, `mem_mb` in MB, as Snakemake and its SLURM executor expect. The GPU jobs ask for
+their CPUs per GPU (`cpus_per_gpu`, sbatch --cpus-per-gpu; each job has one GPU).
+
+A training job is told to stop before its time limit: SLURM sends it SIGTERM `STOP_MIN`
+minutes before (`stop_signal`, sbatch --signal), the member saves its training state and
+exits (training_state.py), and the retry resumes. SIGTERM, not SIGUSR1: the signal reaches
+every process of the job step, the Snakemake that runs the rule inside the job included, and
+Snakemake waits for its running job on SIGTERM but dies at once on SIGUSR1. Those minutes
+are added to the training job's runtime, so a job is signalled only once it has run its
+start-up allowance and twice its estimate.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from gfm_limits.plan import condition_model, condition_seeds
 
 GPU_FLOPS = 1e14  # sustained FLOP/s assumed for the runtime bound
 STARTUP_MIN = 10  # minutes for start-up, loading and saving
+STOP_MIN = 5  # minutes between SLURM's SIGTERM to a training job and its time limit
 BYTES_PER_PARAM = 16  # fp32 weights, gradients and two AdamW moments
 
 
@@ -44,12 +54,20 @@ def budget_bound(config: dict) -> int:
 
 
 def train_resources(config: dict, condition: str) -> dict[str, int]:
-    """mem_mb, runtime (min), cpus_per_task and gpu for one training job."""
+    """mem_mb, runtime (min), cpus_per_gpu and gpu for one training job; the runtime includes
+    the STOP_MIN minutes between the stop signal and the time limit."""
     n = bert_parameters(condition_model(config, condition), vocab_size(config, condition))
     flops = 6 * n * budget_bound(config)
-    runtime = STARTUP_MIN + math.ceil(2 * flops / GPU_FLOPS / 60)
+    runtime = STARTUP_MIN + math.ceil(2 * flops / GPU_FLOPS / 60) + STOP_MIN
     mem_mb = 4000 + math.ceil(2 * n * BYTES_PER_PARAM / 1e6)
-    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 4, "gpu": 1}
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_gpu": 4, "gpu": 1}
+
+
+def stop_signal(slurm_extra: str | None = None) -> str:
+    """The training job's sbatch flags: SIGTERM STOP_MIN minutes before the time limit, then
+    `slurm_extra` (the profile's flags for every job, which a rule's own slurm_extra would
+    replace). sbatch takes the last of a repeated flag, so a --signal there wins."""
+    return " ".join(part for part in (f"--signal=TERM@{STOP_MIN * 60}", slurm_extra) if part)
 
 
 def extract_passes(config: dict) -> int:
@@ -70,7 +88,7 @@ def layer_states_bytes(config: dict, condition: str) -> int:
 
 
 def extract_resources(config: dict, condition: str) -> dict[str, int]:
-    """mem_mb, runtime (min), cpus_per_task and gpu for one extraction job."""
+    """mem_mb, runtime (min), cpus_per_gpu and gpu for one extraction job."""
     e = config["extract"]
     vocab = vocab_size(config, condition)
     n = bert_parameters(condition_model(config, condition), vocab)
@@ -80,7 +98,7 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
     runtime = STARTUP_MIN + math.ceil(4 * flops / GPU_FLOPS / 60)
     layers_mb = layer_states_bytes(config, condition) / 1e6
     mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6 + layers_mb)
-    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2, "gpu": 1}
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_gpu": 2, "gpu": 1}
 
 
 def stats_resources(config: dict, condition: str) -> dict[str, int]:
@@ -102,7 +120,7 @@ float64 copy)."""
 
 
 def dynamics_resources(config: dict, condition: str) -> dict[str, int]:
-    """mem_mb, runtime (min), cpus_per_task and gpu for the dynamics of one condition: every
+    """mem_mb, runtime (min), cpus_per_gpu and gpu for the dynamics of one condition: every
     member's snapshots and final model read as extract reads one, on dynamics.n_sequences rows,
     and at each step every member's distributions and (V, V) float64 similarities at once, with
     a Spearman per token and pair (about 3e-7 s per similarity on a CPU)."""
@@ -117,7 +135,7 @@ def dynamics_resources(config: dict, condition: str) -> dict[str, int]:
     spearman_s = steps * members * (members - 1) / 2 * vocab * vocab * 3e-7
     runtime = STARTUP_MIN + math.ceil((4 * flops / GPU_FLOPS + spearman_s) / 60)
     mem_mb = 4000 + math.ceil(members * (3 * probs_mb + 2 * vocab * vocab * 8 / 1e6) + 2 * n * BYTES_PER_PARAM / 1e6)
-    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2, "gpu": 1}
+    return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_gpu": 2, "gpu": 1}
 
 
 def baselines_resources(config: dict) -> dict[str, int]:
