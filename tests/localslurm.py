@@ -6,7 +6,9 @@ started directly (no systemd) in the order munged, mariadbd, slurmdbd,
 slurmctld, slurmd; one GPU declared as a GRES with no device behind it
 (File=/dev/null), so jobs asking `--gpus=1` are scheduled and accounted
 (AllocTRES gres/gpu=1); accounting through slurmdbd and MariaDB so that
-`sacct`, the executor plugin's status command, works.
+`sacct`, the executor plugin's status command, works; job steps are sampled every second
+(JobAcctGatherFrequency), so that even a job of a few seconds has its MaxRSS, which the
+plugin's efficiency report reads (with the default 30 s a shorter step has none).
 
 The node is in two partitions named as profiles/slurm names them, `cpu` (the default)
 and `gpu`, so that the profile runs here as shipped, and has the feature `FEATURE`
@@ -104,6 +106,7 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={real_memory} Gres=gpu:1 Features={FEATURE} State=UNKNOWN
