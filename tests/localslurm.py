@@ -23,7 +23,10 @@ calls srun inside a job, so only the default path is found there. A foreign
 slurm.conf already in /etc/slurm is never overwritten. State, logs and pid
 files live under STATE, a fixed directory, so a cluster left up by an
 earlier run on the same machine is found and reused; one whose daemons died
-is restarted. `LocalSlurm` stops, by PID, only the daemons it started itself.
+is restarted. `LocalSlurm` stops, by PID, only the daemons it started itself, and
+cancels only the jobs left in the working directories registered in `workdirs`: another
+test session on the machine may share the cluster. (Two sessions whose configurations
+differ restart each other's daemons, which ends the other's jobs: run one at a time.)
 """
 
 from __future__ import annotations
@@ -156,6 +159,7 @@ class LocalSlurm:
         self.conf = CONF_DIR / "slurm.conf"
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
         self.started: list[Path] = []  # pid files of the daemons this instance started
+        self.workdirs: list[Path] = []  # the tests' working directories, whose jobs __exit__ cancels
 
     # -- daemons: (name, pid file, start command) in start order
     def daemons(self) -> list[tuple[str, Path, list[str]]]:
@@ -186,11 +190,19 @@ class LocalSlurm:
         return self
 
     def __exit__(self, *exc) -> None:
-        run(["scancel", "--user=root"], env=self.env, check=False)
+        self.cancel_jobs()
         for pid_file in reversed(self.started):
             if pid := pid_alive(pid_file):
                 os.kill(pid, signal.SIGTERM)
                 wait_for(f"PID {pid} to exit", lambda p=pid_file: pid_alive(p) is None, timeout=30)
+
+    def cancel_jobs(self) -> None:
+        """Cancel the jobs still queued or running in `workdirs`, and no others."""
+        listed = run(["squeue", "-h", "-o", "%i %Z"], env=self.env, check=False, timeout=20)
+        lines = (line.split(maxsplit=1) for line in listed.stdout.splitlines())
+        ours = [job for job, workdir in lines if any(Path(workdir).is_relative_to(w) for w in self.workdirs)]
+        if ours:
+            run(["scancel", *ours], env=self.env, check=False)
 
     def write_config(self) -> str:
         """Write slurm.conf, gres.conf and slurmdbd.conf; return their sha256 (the cluster's fingerprint)."""

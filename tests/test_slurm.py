@@ -43,6 +43,7 @@ def cluster():
 
 def slurm_snakemake(cluster, workdir: Path, *args: str, profile: Path = ROOT / "profiles" / "slurm",
                     timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
+    cluster.workdirs.append(workdir)  # its jobs are cancelled at the end, should any be left
     command = ["timeout", "-k", "30", str(timeout), *SNAKEMAKE, "-d", str(workdir), "--profile", str(profile),
                "--workflow-profile", str(ROOT / "tests" / "slurm_profile"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=cluster.env, timeout=timeout + 60)
