@@ -6,7 +6,9 @@ started directly (no systemd) in the order munged, mariadbd, slurmdbd,
 slurmctld, slurmd; one GPU declared as a GRES with no device behind it
 (File=/dev/null), so jobs asking `--gpus=1` are scheduled and accounted
 (AllocTRES gres/gpu=1); accounting through slurmdbd and MariaDB so that
-`sacct`, the executor plugin's status command, works.
+`sacct`, the executor plugin's status command, works; job steps are sampled every second
+(JobAcctGatherFrequency), so that even a job of a few seconds has its MaxRSS, which the
+plugin's efficiency report reads (with the default 30 s a shorter step has none).
 
 The node is in two partitions named as profiles/slurm names them, `cpu` (the default)
 and `gpu`, so that the profile runs here as shipped, and has the feature `FEATURE`
@@ -21,7 +23,10 @@ calls srun inside a job, so only the default path is found there. A foreign
 slurm.conf already in /etc/slurm is never overwritten. State, logs and pid
 files live under STATE, a fixed directory, so a cluster left up by an
 earlier run on the same machine is found and reused; one whose daemons died
-is restarted. `LocalSlurm` stops, by PID, only the daemons it started itself.
+is restarted. `LocalSlurm` stops, by PID, only the daemons it started itself, and
+cancels only the jobs left in the working directories registered in `workdirs`: another
+test session on the machine may share the cluster. (Two sessions whose configurations
+differ restart each other's daemons, which ends the other's jobs: run one at a time.)
 """
 
 from __future__ import annotations
@@ -104,6 +109,7 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={real_memory} Gres=gpu:1 Features={FEATURE} State=UNKNOWN
@@ -153,6 +159,7 @@ class LocalSlurm:
         self.conf = CONF_DIR / "slurm.conf"
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
         self.started: list[Path] = []  # pid files of the daemons this instance started
+        self.workdirs: list[Path] = []  # the tests' working directories, whose jobs __exit__ cancels
 
     # -- daemons: (name, pid file, start command) in start order
     def daemons(self) -> list[tuple[str, Path, list[str]]]:
@@ -183,11 +190,19 @@ class LocalSlurm:
         return self
 
     def __exit__(self, *exc) -> None:
-        run(["scancel", "--user=root"], env=self.env, check=False)
+        self.cancel_jobs()
         for pid_file in reversed(self.started):
             if pid := pid_alive(pid_file):
                 os.kill(pid, signal.SIGTERM)
                 wait_for(f"PID {pid} to exit", lambda p=pid_file: pid_alive(p) is None, timeout=30)
+
+    def cancel_jobs(self) -> None:
+        """Cancel the jobs still queued or running in `workdirs`, and no others."""
+        listed = run(["squeue", "-h", "-o", "%i %Z"], env=self.env, check=False, timeout=20)
+        lines = (line.split(maxsplit=1) for line in listed.stdout.splitlines())
+        ours = [job for job, workdir in lines if any(Path(workdir).is_relative_to(w) for w in self.workdirs)]
+        if ours:
+            run(["scancel", *ours], env=self.env, check=False)
 
     def write_config(self) -> str:
         """Write slurm.conf, gres.conf and slurmdbd.conf; return their sha256 (the cluster's fingerprint)."""

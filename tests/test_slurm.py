@@ -29,7 +29,7 @@ from conftest import CONDITIONS, ROOT, SNAKEMAKE, job_counts, snakemake, tiny_wo
 from localslurm import CPU_PARTITION, FEATURE, GPU_PARTITION, LocalSlurm
 
 pytestmark = pytest.mark.slurm
-TIMEOUT = 1200
+TIMEOUT = 1800  # the tiny workflow takes about 15 min on the 2-core test machine under load
 LOCAL_RULES = {"fetch", "dynamics_table", "summary", "figures", "provenance", "all"}  # localrules, and all
 GPU_RULES = {"train", "extract", "dynamics"}  # the rules that run the models
 RULE = r"^rule_([a-z_]+?)(?:_wildcards_|$)"  # the rule in the plugin's job comment
@@ -43,6 +43,7 @@ def cluster():
 
 def slurm_snakemake(cluster, workdir: Path, *args: str, profile: Path = ROOT / "profiles" / "slurm",
                     timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
+    cluster.workdirs.append(workdir)  # its jobs are cancelled at the end, should any be left
     command = ["timeout", "-k", "30", str(timeout), *SNAKEMAKE, "-d", str(workdir), "--profile", str(profile),
                "--workflow-profile", str(ROOT / "tests" / "slurm_profile"), *args]
     return subprocess.run(command, capture_output=True, text=True, env=cluster.env, timeout=timeout + 60)
