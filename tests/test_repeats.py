@@ -185,9 +185,8 @@ def test_repeats_ci_against_a_loop():
     positions = {s: {n: rng.normal(size=len(row_of)) for n in names} for s in seeds}
     pairs = {(a, b): {"js": rng.random(len(row_of)), "disagreement": (rng.random(len(row_of)) < 0.5) * 1.0}
              for a, b in itertools.combinations(seeds, 2)}
-    table = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows, n_boot=50, seed=11,
-                             level=0.9)
     d = bs.draws(len(seeds), n_rows, 50, 11)
+    table = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows, draws=d, level=0.9)
     for region, at in (("repeat", repeat), ("non-repeat", ~repeat)):
         for name in ("context_gain_bits", "entropy_bits"):
             row = table[(table.region == region) & (table.statistic == name)].iloc[0]
@@ -206,6 +205,7 @@ def test_repeats_ci_against_a_loop():
 def test_repeats_ci_difference_is_paired():
     """Each repeat position exactly 1 above a non-repeat position of its row: whatever the draws,
     every replicate of the difference is 1, though each region's interval is wide."""
+    from gfm_limits import bootstrap as bs
     from gfm_limits.stats import repeats_ci_table
 
     rng = np.random.default_rng(8)
@@ -215,7 +215,8 @@ def test_repeats_ci_difference_is_paired():
     positions = {s + 1: {n: np.repeat(base[s], 2) + repeat for n in ("cross_entropy_bits", "unigram_cross_entropy_bits",
                                                                      "context_gain_bits", "entropy_bits",
                                                                      "kl_uniform_bits")} for s in range(3)}
-    table = repeats_ci_table(positions, {}, repeat, row_of=row_of, n_rows=8, n_boot=200, seed=3, level=0.95)
+    table = repeats_ci_table(positions, {}, repeat, row_of=row_of, n_rows=8, draws=bs.draws(3, 8, 200, 3),
+                             level=0.95)
     diff = table[(table.region == "repeat - non-repeat") & (table.statistic == "context_gain_bits")].iloc[0]
     assert np.isclose(diff.estimate, 1.0) and np.isclose(diff.ci_low, 1.0) and np.isclose(diff.ci_high, 1.0)
     alone = table[(table.region == "repeat") & (table.statistic == "context_gain_bits")].iloc[0]
@@ -223,13 +224,14 @@ def test_repeats_ci_difference_is_paired():
 
 
 def test_text_has_no_repeat_intervals():
+    from gfm_limits import bootstrap as bs
     from gfm_limits.stats import repeats_ci_table
 
     positions = {s: {n: np.arange(4.0) for n in ("cross_entropy_bits", "unigram_cross_entropy_bits",
                                                  "context_gain_bits", "entropy_bits", "kl_uniform_bits")}
                  for s in (1, 2)}
-    table = repeats_ci_table(positions, {}, np.zeros(4, bool), row_of=np.array([0, 0, 1, 1]), n_rows=2, n_boot=10,
-                             seed=0, level=0.95)
+    table = repeats_ci_table(positions, {}, np.zeros(4, bool), row_of=np.array([0, 0, 1, 1]), n_rows=2,
+                             draws=bs.draws(2, 2, 10, 0), level=0.95)
     assert set(table.region) == {"non-repeat"}
 
 

@@ -257,18 +257,19 @@ def repeats_table(positions: dict[int, dict], pairs: dict[tuple[int, int], dict]
 
 
 def repeats_ci_table(positions: dict[int, dict], pairs: dict[tuple[int, int], dict], repeat: np.ndarray, *,
-                     row_of: np.ndarray, n_rows: int, n_boot: int, seed: int, level: float) -> pd.DataFrame:
+                     row_of: np.ndarray, n_rows: int, draws: bs.Draws, level: float,
+                     means: pd.DataFrame | None = None) -> pd.DataFrame:
     """Multi-Bootstrap intervals of repeats_table's statistics, and of their difference between the
     regions. Members and held-out rows are drawn jointly, as for ci.tsv (one set of draws from
     `seed`, the condition's): a replicate is, per drawn member or pair, the mean over the drawn
     rows' masked positions of the region (a ratio of sums; NaN where the drawn rows hold none of
     its positions), averaged over the drawn members or pairs. The same draws serve both regions,
     so "repeat - non-repeat" is a paired difference whose replicates are the differences of the
-    regions' replicates. row_of (M,): each masked position's held-out row (masked_rows). Long
-    format (REPEAT_CI_COLUMNS); a region without positions has no rows, nor then the difference."""
-    seeds = sorted(positions)
-    draws = bs.draws(len(seeds), n_rows, n_boot, seed)
-    point = repeats_table(positions, pairs, repeat)
+    regions' replicates. row_of (M,): each masked position's held-out row (masked_rows); draws:
+    the condition's members+rows draws (headline.Evidence.draws), those of ci.tsv; means:
+    repeats_table of the same arguments, where already computed. Long format
+    (REPEAT_CI_COLUMNS); a region without positions has no rows, nor then the difference."""
+    point = repeats_table(positions, pairs, repeat) if means is None else means
     regional = {}
     for region, at in (("repeat", repeat), ("non-repeat", ~repeat)):
         if not at.any():
@@ -373,10 +374,10 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     if fisher_true_rows is not None:
         rows |= headline.fisher_true_rows([fisher_true_rows[s] for s in seeds])
     row_of, n_rows = masked_rows(masks, loaded[seeds[0]]["targets"])
-    tables["repeats_ci"] = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows,
-                                            n_boot=cfg.bootstrap, seed=confidence.condition_seed(condition),
-                                            level=cfg.confidence)
     evidence = headline.Evidence.gather(positions, pairs, rows, row_of=row_of, n_rows=n_rows)
+    draws = evidence.draws("members+rows", cfg.bootstrap, confidence.condition_seed(condition))
+    tables["repeats_ci"] = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows, draws=draws,
+                                            level=cfg.confidence, means=tables["repeats"])
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
