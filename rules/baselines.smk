@@ -30,7 +30,9 @@ rule baselines:
         report(
             "results/baselines/tokens/{condition}.tsv",
             caption="../report/baselines_table.rst",
-            category="Baselines",
+            category=report_item("baselines_table")["category"],
+            subcategory=report_item("baselines_table")["subcategory"],
+            labels={"item": "Baselines of {condition}", "condition": "{condition}"},
         ),
     log:
         "results/logs/baselines/tokens/{condition}.log",

@@ -2,18 +2,22 @@
 # the wildcard constraints, and the named input, params and resources functions.
 from functools import partial
 
+from gfm_limits.layout import report_item
 from gfm_limits.plan import Plan, alternatives
 from gfm_limits.resources import (
     baselines_resources,
     dynamics_resources,
     extract_resources,
     input_scaled_mem_mb,
+    run_facts,
     stats_resources,
     stop_signal,
     train_resources,
 )
 
 PLAN = Plan.from_config(config)
+# what the report's captions state about the run: members, tokens, parameters, positions, intervals
+FACTS = run_facts(config)
 
 
 # Jobs that run where Snakemake runs (the login node) under a cluster executor: fetch needs

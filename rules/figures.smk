@@ -9,7 +9,7 @@ rule figures:
     output:
         **{
             f"{name}_png": report(
-                paths["png"], caption=f"../report/{name}.rst", category="Figures"
+                paths["png"], caption=f"../report/{name}.rst", **report_item(name)
             )
             for name, paths in PLAN.figures.items()
         },
@@ -22,5 +22,6 @@ rule figures:
         conditions=list(PLAN.conditions),
         members=PLAN.trained_members,
         stats=settings("stats"),
+        facts=FACTS,
     script:
         "../scripts/plot_figures.py"

@@ -6,7 +6,7 @@ rule provenance:
         table=report(
             "results/provenance.tsv",
             caption="../report/provenance.rst",
-            category="Provenance",
+            **report_item("provenance"),
         ),
         config="results/provenance.config.json",
     log:

@@ -46,12 +46,12 @@ rule summary:
         summary=report(
             "results/stats/summary.tsv",
             caption="../report/summary.rst",
-            category="Summary",
+            **report_item("summary"),
         ),
         findings=report(
             "results/stats/findings.tsv",
-            caption="../report/findings.rst",
-            category="Summary",
+            caption="../report/findings_table.rst",
+            **report_item("findings_table"),
         ),
     log:
         "results/logs/stats/summary.log",
@@ -61,5 +61,7 @@ rule summary:
         conditions=list(PLAN.conditions),
         comparisons=PLAN.comparisons,
         stats=settings("stats"),
+        facts=FACTS,
     script:
         "../scripts/summarize.py"
+

@@ -29,3 +29,38 @@ FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embed
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").
 DYNAMICS_COLUMNS = ("step", "tokens", "final", "statistic", "seed_a", "seed_b", "value")
+
+
+# The report's sections, in reading order: whether the models use context comes before any finding.
+# Every report(...) of the rules takes its category, subcategory and readable label from here.
+REPORT_CATEGORIES = ("0. Scorecard", "1. Context use", "2. Findings", "3. The paper's statistics",
+                     "4. Beyond the paper", "5. Provenance")
+# item -> (index into REPORT_CATEGORIES, subcategory, label); figures by their name in FIGURES
+REPORT_ITEMS = {
+    "scorecard": (0, "The paper's claims", "Scorecard table"),
+    "scorecard_html": (0, "The paper's claims", "Scorecard, standalone page"),
+    "context": (1, "Do the models use context?", "Cross-entropy against the unigram model"),
+    "summary": (1, "Do the models use context?", "Summary table, one row per condition"),
+    "dynamics": (1, "Over training", "Statistics at every snapshot"),
+    "training_curves": (1, "Over training", "Training loss of every member"),
+    "baselines": (1, "Context baselines", "Model between no context and the best baseline"),
+    "baselines_table": (1, "Context baselines", "Baselines of one condition"),
+    "findings_table": (2, "DNA against text", "Findings table"),
+    "findings": (2, "DNA against text", "Differences with their intervals"),
+    "confidence": (2, "Per condition", "Headline statistics with intervals"),
+    "output_distribution": (3, "Outputs", "Sorted output distribution"),
+    "js_top_p": (3, "Disagreement between members", "Jensen-Shannon distance against top-p"),
+    "embedding_consistency": (3, "Static embeddings", "Nearest-neighbour overlap against k"),
+    "fisher_shares": (3, "Fisher information", "Fisher share by part and group"),
+    "frequency_bands": (4, "By token frequency", "Statistics by frequency band"),
+    "cka": (4, "Representations", "CKA between members"),
+    "geometry": (4, "Representations", "Hidden-state geometry by layer"),
+    "repeats": (4, "Repeats", "Repeats against the rest"),
+    "provenance": (5, "What produced these results", "Provenance table"),
+}
+
+
+def report_item(name: str) -> dict:
+    """category, subcategory and labels of a report item (REPORT_ITEMS), as report(...) takes them."""
+    index, subcategory, label = REPORT_ITEMS[name]
+    return {"category": REPORT_CATEGORIES[index], "subcategory": subcategory, "labels": {"item": label}}

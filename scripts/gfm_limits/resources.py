@@ -149,3 +149,29 @@ def baselines_resources(config: dict) -> dict[str, int]:
 def input_scaled_mem_mb(input_mb: float, factor: float, base: int = 2000) -> int:
     """Host memory for a job that holds `factor` times its input in memory."""
     return base + math.ceil(factor * input_mb)
+
+
+def run_facts(config: dict) -> dict:
+    """What the report's captions state about a run, from the config: per condition its members
+    and parameters (from the BERT shapes; imported models: an estimate, see the provenance table),
+    the training tokens per member, the held-out rows and masked positions, and the intervals."""
+    encode, extract, stats = config["encode"], config["extract"], config["stats"]
+    conditions = {name: {"members": len(condition_seeds(config, name)),
+                         "parameters": bert_parameters(condition_model(config, name), vocab_size(config, name)),
+                         "imported": "imported" in config["conditions"][name]}
+                  for name in config["conditions"]}
+    rows, mask_prob = extract["n_sequences"], extract["mask_fraction"]
+    facts = {"conditions": conditions, "tokens": budget_bound(config), "rows": rows,
+             "positions": round(rows * encode["seq_len"] * mask_prob), "level": stats["confidence"],
+             "bootstrap": stats["bootstrap"]}
+    members = sorted({c["members"] for c in conditions.values()})
+    sizes = ", ".join(f"{name} {c['parameters']:,}{' (imported, estimated)' if c['imported'] else ''}"
+                      for name, c in conditions.items())
+    facts["text"] = (
+        f"{' or '.join(map(str, members))} members per condition (identical but for the seed), "
+        f"{facts['tokens']:,} training tokens per member; parameters per member: {sizes}. "
+        f"Statistics over the masked positions of {rows:,} held-out rows (at most {encode['seq_len']} tokens, "
+        f"{mask_prob:.0%} masked: at most about {facts['positions']:,} positions), the same for every member. "
+        f"Intervals: {stats['confidence']:.0%} Multi-Bootstrap percentile intervals "
+        f"({stats['bootstrap']:,} replicates, members and held-out rows resampled together).")
+    return facts
