@@ -40,6 +40,7 @@ include: "rules/provenance.smk"
 rule all:
     default_target: True
     input:
+        rules.scorecard.output.table,
         rules.summary.output.summary,
         rules.figures.output,
         rules.provenance.output.table,

@@ -26,6 +26,7 @@ localrules:
     fetch,
     dynamics_table,
     summary,
+    scorecard,
     figures,
     provenance,
 

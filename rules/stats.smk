@@ -65,3 +65,27 @@ rule summary:
     script:
         "../scripts/summarize.py"
 
+
+rule scorecard:
+    input:
+        findings=rules.summary.output.findings,
+        summary=rules.summary.output.summary,
+    output:
+        table=report(
+            "results/stats/scorecard.tsv",
+            caption="../report/scorecard.rst",
+            **report_item("scorecard"),
+        ),
+        html=report(
+            "results/scorecard.html",
+            caption="../report/scorecard_html.rst",
+            **report_item("scorecard_html"),
+        ),
+    log:
+        "results/logs/stats/scorecard.log",
+    conda:
+        "../envs/stats.yaml"
+    params:
+        facts=FACTS,
+    script:
+        "../scripts/write_scorecard.py"

@@ -209,7 +209,7 @@ def test_nothing_to_do_after_a_complete_run(run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_changing_a_stats_option_reruns_only_stats_figures_and_provenance(run, tmp_path):
+def test_changing_a_stats_option_reruns_only_stats_scorecard_figures_and_provenance(run, tmp_path):
     root, config = run
     edited = yaml.safe_load(config.read_text())
     edited["stats"]["top_p"] = [0.1, 0.5, 1.0]
@@ -217,7 +217,8 @@ def test_changing_a_stats_option_reruns_only_stats_figures_and_provenance(run, t
     path.write_text(yaml.safe_dump(edited, sort_keys=False))
     result = snakemake(root, "--configfile", str(path), "-n")
     n = len(CONDITIONS)
-    assert job_counts(result.stdout) == {"stats": n, "summary": 1, "figures": 1, "provenance": 1, "all": 1}
+    assert job_counts(result.stdout) == {"stats": n, "summary": 1, "scorecard": 1, "figures": 1, "provenance": 1,
+                                         "all": 1}
 
 
 def test_adding_a_seed_adds_one_training_job_per_condition(run, tmp_path):
@@ -284,8 +285,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
     expected = {"fetch": sources, "corpus": sources, "char_baselines": sources, "tokenizer": tokenized,
                 "encode": 2 * (tokenized + released), "encode_repeats": tokenized + released,
                 "train": 5 * conditions, "eval_masks": every,
-                "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1, "figures": 1,
-                "provenance": 1, "all": 1,
+                "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1,
+                "scorecard": 1, "figures": 1, "provenance": 1, "all": 1,
                 "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
