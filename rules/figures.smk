@@ -23,5 +23,6 @@ rule figures:
         members=PLAN.trained_members,
         stats=settings("stats"),
         facts=FACTS,
+        looks=PLAN.looks,
     script:
         "../scripts/plot_figures.py"

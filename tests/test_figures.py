@@ -10,6 +10,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from gfm_limits import figures
+from gfm_limits.headline import BY_KEY, STATISTICS
 from gfm_limits.layout import TABLES
 
 CONDITIONS = ("text", "dna")
@@ -59,17 +60,20 @@ def test_confidence_draws_each_conditions_estimate_and_interval(tmp_path):
     fig = Figure()
     figures.plot_confidence(dirs, fig)
     axes = _visible(fig)
-    # the statistics the confidence figure shows (entropy is not one), in the registry's order
-    assert [ax.get_title().split("\n")[0] for ax in axes] == ["context_gain_bits", "js_p0.5", "jaccard_k3",
-                                                               "cka_static_linear"]
-    for ax in axes:
-        name = ax.get_title().split("\n")[0]
+    # the statistics the confidence figure shows (entropy is not one), in the registry's order, titled by label
+    names = ["context_gain_bits", "js_p0.5", "jaccard_k3", "cka_static_linear"]
+    assert [ax.get_xlabel().split("(")[-1].rstrip(")") for ax in axes] == names
+    for ax, name in zip(axes, names):
+        (stat,) = [s for s in STATISTICS if s.finds([name]) == name]
+        assert ax.get_title().replace("\n", " ") == stat.label[0].upper() + stat.label[1:]
         rows = [pd.read_csv(tmp_path / c / "ci.tsv", sep="\t").set_index("statistic").loc[name] for c in CONDITIONS]
-        (dots,) = ax.lines
-        np.testing.assert_allclose(dots.get_xdata(), [r["estimate"] for r in rows])
-        np.testing.assert_allclose(dots.get_ydata(), [0, 1])
+        (dots,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+        np.testing.assert_allclose(dots.get_offsets(), [(r["estimate"], y) for y, r in enumerate(rows)])
         np.testing.assert_allclose(_segments(ax), [(y, r["ci_low"], r["ci_high"]) for y, r in enumerate(rows)])
         assert [t.get_text() for t in ax.get_yticklabels()] == list(CONDITIONS)
+        # each condition in its colour
+        styles = figures.condition_styles(list(CONDITIONS))
+        np.testing.assert_allclose(dots.get_facecolors(), [to_rgba(styles[c].colour) for c in CONDITIONS])
 
 
 def test_findings_draw_each_difference_with_its_verdict(tmp_path):
@@ -87,17 +91,25 @@ def test_findings_draw_each_difference_with_its_verdict(tmp_path):
     fig = Figure()
     figures.plot_findings(tmp_path / "findings.tsv", fig)
     kl, js = _visible(fig)
-    assert kl.get_title().startswith("kl_uniform_bits (DNA < text)") and js.get_title().startswith("js_p1 (DNA > text)")
+    assert kl.get_title().startswith("KL divergence from uniform") and "(DNA < text" in kl.get_title()
+    assert js.get_title().startswith("JS distance between members") and "(DNA > text" in js.get_title()
     sub = df[df["statistic"] == "kl_uniform_bits"].reset_index(drop=True)
     np.testing.assert_allclose(_segments(kl), [(y, r["ci_low"], r["ci_high"]) for y, r in sub.iterrows()])
-    (dots,) = [c for c in kl.collections if isinstance(c, PathCollection)]
-    np.testing.assert_allclose(dots.get_offsets(), np.c_[sub["difference"], sub.index])
-    # green holds, red does not, grey not interpretable (and hatched)
-    np.testing.assert_allclose(dots.get_facecolors(), [to_rgba("C2"), to_rgba("C3"), to_rgba("grey")])
+    points = [line for line in kl.lines if line.get_marker() not in ("None", "", None) and len(line.get_xdata())]
+    np.testing.assert_allclose([(p.get_xdata()[0], p.get_ydata()[0]) for p in points], np.c_[sub["difference"],
+                                                                                          sub.index])
+    # the verdict by shape and fill, not by colour: filled circle holds, open circle does not, cross not interpretable
+    assert [p.get_marker() for p in points] == ["o", "o", "X"]
+    filled = [to_rgba(p.get_markerfacecolor()) == to_rgba(p.get_color()) for p in points]
+    assert filled == [True, False, True]
+    assert to_rgba(points[1].get_markerfacecolor()) == to_rgba("white")
     (hatched,) = kl.patches
     assert hatched.get_hatch() == "//" and hatched.get_y() == pytest.approx(2 - 0.4)
     assert [t.get_text() for t in kl.get_yticklabels()] == ["dna_a - text", "dna_b - text",
                                                              "dna_c - text\n(not interpretable)"]
+    # the legend explains the three markers, below the panels
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["holds", "does not hold", "not interpretable"]
 
 
 def test_context_draws_members_unigram_best_baseline_and_the_gain(tmp_path):
@@ -123,10 +135,15 @@ def test_context_draws_members_unigram_best_baseline_and_the_gain(tmp_path):
     assert left["o"] == [(outputs[c], [y] * 3) for y, c in enumerate(CONDITIONS)]  # every member
     assert left["|"] == [([unigram[c]], [y]) for y, c in enumerate(CONDITIONS)]
     assert left["^"] == [([2.0], [y]) for y in range(2)]
-    diamonds = [line for line in axes[1].lines if line.get_marker() == "D"]
+    diamonds = [line for line in axes[1].lines if line.get_marker() == "D" and len(line.get_xdata())]
     assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in diamonds] == [(3.3, 0), (0.05, 1)]
-    # text uses context (green), DNA does not (its interval reaches 0: red)
-    assert [to_rgba(line.get_color()) for line in diamonds] == [to_rgba("C2"), to_rgba("C3")]
+    # text uses context (filled), DNA does not (its interval reaches 0: open), each in its condition's colour
+    styles = figures.condition_styles(list(CONDITIONS))
+    assert [to_rgba(line.get_color()) for line in diamonds] == [to_rgba(styles[c].colour) for c in CONDITIONS]
+    assert [to_rgba(line.get_markerfacecolor()) for line in diamonds] == [to_rgba(styles["text"].colour),
+                                                                         to_rgba("white")]
+    members = [line for line in axes[0].lines if line.get_marker() == "o"]
+    assert [to_rgba(line.get_color())[:3] for line in members] == [to_rgba(styles[c].colour)[:3] for c in CONDITIONS]
     segments = _segments(axes[1])
     from_zero = segments[:, 1] == 0  # the grey bars: the best baseline's gain, unigram CE - 2 bits
     np.testing.assert_allclose(segments[~from_zero], [(0, 3.1, 3.5), (1, -0.02, 0.12)])
@@ -147,8 +164,9 @@ def test_dynamics_draws_every_member_their_mean_and_the_unigram_level(tmp_path):
     df = _write(tmp_path, "dynamics", rows)
     fig = Figure()
     figures.plot_dynamics(tmp_path / "dynamics.tsv", list(CONDITIONS), fig)
-    axes = {ax.get_title().split(" ")[0]: ax for ax in _visible(fig)}
-    assert list(axes) == ["context_gain_bits", "cross_entropy_bits", "js_p1"]  # the unigram is a reference line
+    axes = {ax.get_ylabel().split("(")[-1].rstrip(")"): ax for ax in _visible(fig)}
+    assert list(axes) == ["context_gain_bits", "cross_entropy_bits", "js_p1"]
+    assert axes["js_p1"].get_title().startswith("JS distance between members")  # the unigram is a reference line
     for name, ax in axes.items():
         lines = [line for line in ax.lines if len(line.get_xdata()) == 3]  # the horizontal references have 2 points
         for condition in CONDITIONS:
@@ -178,13 +196,17 @@ def test_bands_draw_each_bands_mean_over_members_or_pairs(tmp_path):
     dirs = _paths(tmp_path, CONDITIONS)
     axes = Figure().subplots(1, 3)
     figures.plot_bands(dirs, axes)
-    assert [ax.get_title() for ax in axes] == ["cross_entropy_bits", "js_p0.9", "jaccard_k10"]
-    for ax in axes:
-        # one line of markers per condition (the legend's handles hold no data)
+    names = ["cross_entropy_bits", "js_p0.9", "jaccard_k10"]
+    for ax, name, key in zip(axes, names, ("cross_entropy_bits", "js", "jaccard"), strict=True):
+        label = BY_KEY[key].label
+        assert ax.get_title().replace("\n", " ") == label[0].upper() + label[1:]
+        # one line of markers per condition (the legend's handles hold no data), every member a point beside it
         means = [line.get_ydata() for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata())]
-        for drawn, condition in zip(means, CONDITIONS, strict=True):
+        points = [c.get_offsets()[:, 1] for c in ax.collections if isinstance(c, PathCollection)]
+        for drawn, members, condition in zip(means, points, CONDITIONS, strict=True):
             df = pd.read_csv(tmp_path / condition / "bands.tsv", sep="\t")
-            np.testing.assert_allclose(drawn, df[df["statistic"] == ax.get_title()].groupby("band")["value"].mean())
+            np.testing.assert_allclose(drawn, df[df["statistic"] == name].groupby("band")["value"].mean())
+            np.testing.assert_allclose(members, df[df["statistic"] == name]["value"])
 
 
 def test_cka_draws_each_estimate_as_a_bar_with_its_interval(tmp_path):
@@ -217,7 +239,7 @@ def test_geometry_draws_each_member_and_the_mean_over_members_per_layer(tmp_path
             one, two, mean = lines[3 * c : 3 * c + 3]
             np.testing.assert_allclose(one, [10 * c + 1 + layer / 10 + j for layer in range(3)])
             np.testing.assert_allclose(mean, (np.asarray(one) + np.asarray(two)) / 2)
-        assert ax.get_title() == GEOMETRY[j].replace("_", " ")
+        assert ax.get_title() == figures.GEOMETRY_TITLES[GEOMETRY[j]]
 
 
 def test_repeats_draw_each_regions_estimate_and_interval_and_the_difference(tmp_path):
@@ -246,3 +268,75 @@ def test_repeats_draw_each_regions_estimate_and_interval_and_the_difference(tmp_
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert labels[0] == "text · non-repeat" and labels[2] == "dna · non-repeat"
         assert labels[1].startswith("dna · repeat\nrepeat - non-repeat") and f"{12 + 0.1 * s:+.3g}" in labels[1]
+
+
+def test_styles_give_one_okabe_ito_colour_per_data_and_one_line_style_per_variant():
+    looks = {"text_bpe": ["text_bpe", ""], "dna_bpe": ["dna_bpe", ""], "dna_kmer": ["dna_kmer", ""],
+             "dna_bpe_untied": ["dna_bpe", "tie_embeddings=False"], "dna_bpe_nolayers": ["dna_bpe", "num_layers=0"],
+             "paper_dna_bpe": ["paper_dna_bpe", "imported"], "other": ["other", "hidden_size=64"]}
+    styles = figures.condition_styles(list(looks), looks)
+    assert {styles[c].colour for c in ("dna_bpe", "dna_bpe_untied", "dna_bpe_nolayers")} == {"#D55E00"}
+    colours = [styles[c].colour for c in ("text_bpe", "dna_bpe", "dna_kmer", "paper_dna_bpe", "other")]
+    assert len(set(colours)) == 5 and set(colours) <= set(figures.OKABE_ITO)
+    lines = [styles[c].line for c in ("dna_bpe", "dna_bpe_untied", "dna_bpe_nolayers", "paper_dna_bpe", "other")]
+    assert lines[:4] == ["-", "--", ":", "-."] and lines[4] not in lines[:4]
+    # without looks every condition is its own data: distinct colours, solid lines
+    plain = figures.condition_styles(["a", "b", "c"])
+    assert len({s.colour for s in plain.values()}) == 3 and {s.line for s in plain.values()} == {"-"}
+
+
+def _pairs(tmp_path, name: str, x: str, y: str, values: dict[str, list[list[float]]]):
+    """A pair table per condition: values[condition][pair][i] at x = 1, 2, ..."""
+    for condition, pairs in values.items():
+        _write(tmp_path / condition, name, [{"seed_a": 1, "seed_b": 2 + p, x: i + 1, y: v}
+                                            for p, row in enumerate(pairs) for i, v in enumerate(row)])
+
+
+def test_js_and_embeddings_draw_the_mean_and_every_pair_in_one_colour_per_condition(tmp_path):
+    js = {"text": [[0.1, 0.2], [0.3, 0.4]], "dna": [[0.5, 0.6], [0.7, 0.9]]}
+    _pairs(tmp_path, "js", "top_p", "js_distance", js)
+    _pairs(tmp_path, "topk", "k", "jaccard", {c: [[1 - v for v in row] for row in rows] for c, rows in js.items()})
+    dirs = _paths(tmp_path, CONDITIONS)
+    looks = {"text": ["text_bpe", ""], "dna": ["dna_bpe", "tie_embeddings=False"]}
+    styles = figures.condition_styles(list(CONDITIONS), looks)
+    colours = {}
+    for plot, transform in ((figures.plot_js, lambda v: v), (figures.plot_embeddings, lambda v: 1 - v)):
+        fig = Figure()
+        ax = fig.subplots()
+        plot(dirs, ax, styles)
+        means = [line for line in ax.lines if len(line.get_xdata())]
+        points = [c for c in ax.collections if isinstance(c, PathCollection)]
+        for line, dots, condition in zip(means, points, CONDITIONS, strict=True):
+            expected = transform(np.mean(js[condition], axis=0))
+            np.testing.assert_allclose(line.get_ydata(), expected)
+            np.testing.assert_allclose(sorted(dots.get_offsets()[:, 1]), sorted(transform(np.ravel(js[condition]))))
+            colours.setdefault(condition, set()).update({to_rgba(line.get_color())[:3],
+                                                         tuple(float(v) for v in dots.get_facecolors()[0][:3])})
+            assert line.get_label() == condition
+        assert [line.get_linestyle() for line in means] == ["-", "--"]
+        # the legend sits outside the axes, right of the data
+        legend = ax.get_legend()
+        assert legend is not None and legend.get_bbox_to_anchor().x0 >= ax.bbox.x1 - 1
+    # one colour per condition across both figures and all their marks: the Okabe-Ito colour of its data
+    assert colours == {"text": {to_rgba("#0072B2")[:3]}, "dna": {to_rgba("#D55E00")[:3]}}
+
+
+def test_fisher_draws_each_members_share_beside_the_mean_with_the_legend_outside(tmp_path):
+    shares = {"text": [(0.6, 0.1, 0.3), (0.5, 0.2, 0.3)], "dna": [(0.8, 0.05, 0.15), (0.7, 0.1, 0.2)]}
+    for condition, members in shares.items():
+        _write(tmp_path / condition, "fisher", [
+            {"seed": seed, "group": group, "n_params": 10, "fisher": share, "fisher_per_param": share / 10,
+             "share": share}
+            for seed, parts in enumerate(members, 1)
+            for group, share in zip(("embeddings", "encoder.0", "head"), parts)])
+    fig = Figure()
+    axes = fig.subplots(1, 2)
+    figures.plot_fisher(_paths(tmp_path, CONDITIONS), axes)
+    heights = [bar.get_height() for bar in axes[0].patches]
+    expected = [np.mean(shares[c], axis=0) for c in CONDITIONS]
+    np.testing.assert_allclose(heights, np.ravel(expected))
+    points = [c.get_offsets()[:, 1] for c in axes[0].collections if isinstance(c, PathCollection)]
+    np.testing.assert_allclose(np.concatenate(points), np.ravel([np.array(shares[c]).T for c in CONDITIONS]))
+    legend = axes[1].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == list(CONDITIONS)
+    assert legend.get_bbox_to_anchor().x0 >= axes[1].bbox.x1 - 1

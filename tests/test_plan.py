@@ -146,3 +146,11 @@ def test_gathered_inputs_regroup_by_condition(default):
     assert grouped["dna_kmer"]["outputs"] == "results/stats/dna_kmer/outputs.tsv"
     assert grouped["text_bpe"]["replicates"] == "results/stats/text_bpe/replicates.npz"
     assert all(path.split("/")[2] == condition for condition, paths in grouped.items() for path in paths.values())
+
+
+def test_looks_give_each_condition_its_data_and_its_model_variant(controls, imported):
+    looks = controls.looks
+    assert looks["dna_bpe"] == ["dna_bpe", ""] and looks["dna_kmer"] == ["dna_kmer", ""]
+    assert looks["dna_bpe_untied"] == ["dna_bpe", "tie_embeddings=False"]
+    assert looks["text_bpe_nolayers"] == ["text_bpe", "num_layers=0"]
+    assert imported.looks["dna_paper"] == ["dna_paper", "imported"] and imported.looks["dna_bpe"] == ["dna_bpe", ""]

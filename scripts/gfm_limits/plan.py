@@ -80,6 +80,15 @@ def token_condition(config: dict, condition: str) -> str:
                 if not imported(config, name) and (c["source"], c["tokenizer"]) == (own["source"], own["tokenizer"]))
 
 
+def model_variant(config: dict, condition: str) -> str:
+    """The condition's model variant, for figures: "imported", or its changes to the top-level
+    `model` as "key=value" joined by ", " ("" when it has none)."""
+    if imported(config, condition):
+        return "imported"
+    own = config["conditions"][condition].get("model", {})
+    return ", ".join(f"{key}={value}" for key, value in sorted(own.items()) if config["model"].get(key) != value)
+
+
 def comparisons(config: dict) -> list[tuple[str, str]]:
     """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
     the comparisons behind the paper's findings."""
@@ -106,6 +115,7 @@ class Condition:
     seeds: tuple[int, ...]  # the members: `seeds`, or 1..n for n imported models
     tokens: str  # the condition whose tokenizer and token arrays this one uses (itself, or its paper condition)
     model: dict  # the model keys: the top-level `model` with this condition's changes
+    variant: str = ""  # the model variant: its changes to the top-level `model` ("tie_embeddings=False"), "" none
 
     @property
     def trained(self) -> bool:
@@ -126,7 +136,7 @@ class Plan:
                 name=name, source=entry["source"], kind=source_kind(config["sources"][entry["source"]]),
                 tokenizer=entry.get("tokenizer"), imported=tuple(entry.get("imported", ())),
                 seeds=tuple(condition_seeds(config, name)), tokens=token_condition(config, name),
-                model=condition_model(config, name))
+                model=condition_model(config, name), variant=model_variant(config, name))
         return cls(conditions=conditions, sources=dict(config["sources"]),
                    comparisons=tuple(comparisons(config)))
 
@@ -165,6 +175,12 @@ class Plan:
     def used_sources(self) -> tuple[str, ...]:
         """The sources some condition reads, sorted."""
         return tuple(sorted({c.source for c in self.conditions.values()}))
+
+    @property
+    def looks(self) -> dict[str, list[str]]:
+        """condition -> [the condition whose tokens it uses (its data and tokenizer), its model
+        variant]: what figures.condition_styles gives a colour and a line style."""
+        return {name: [c.tokens, c.variant] for name, c in self.conditions.items()}
 
     # --- one job's inputs and settings
 
