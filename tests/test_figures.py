@@ -164,7 +164,7 @@ def test_dynamics_draws_every_member_their_mean_and_the_unigram_level(tmp_path):
     df = _write(tmp_path, "dynamics", rows)
     fig = Figure()
     figures.plot_dynamics(tmp_path / "dynamics.tsv", list(CONDITIONS), fig)
-    axes = {ax.get_ylabel().split("(")[-1].rstrip(")"): ax for ax in _visible(fig)}
+    axes = {ax.get_title().split("\n")[-1]: ax for ax in _visible(fig)}
     assert list(axes) == ["context_gain_bits", "cross_entropy_bits", "js_p1"]
     assert axes["js_p1"].get_title().startswith("JS distance between members")  # the unigram is a reference line
     for name, ax in axes.items():

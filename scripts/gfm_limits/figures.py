@@ -412,7 +412,7 @@ def plot_cka(tables, ax, styles=None) -> None:
         ax.bar(x, sub["estimate"], width, label=style.label, color=style.colour, edgecolor="black",
                linestyle=style.line, lw=0.8)
         ax.vlines(x, sub["ci_low"], sub["ci_high"], color="black", lw=1.5)
-    ax.set_xticks(range(len(order)), [textwrap.fill(stat.label, 16) for stat, _ in present])
+    ax.set_xticks(range(len(order)), [textwrap.fill(stat.label, 14) for stat, _ in present], fontsize=8)
     ax.set(ylim=(0, 1), ylabel="CKA between members", title="Representational similarity between members (CKA)")
     _legend_outside(ax)
 
@@ -424,6 +424,8 @@ GEOMETRY_TITLES = {"effective_rank": "Effective rank", "anisotropy": "Anisotropy
 def plot_geometry(tables, axes, styles=None) -> None:
     """One panel per statistic of geometry.STATISTICS: per condition, the mean over members against
     the layer (0: after the embeddings), each member a thin line beside it."""
+    from matplotlib.ticker import MaxNLocator
+
     from gfm_limits.geometry import STATISTICS as GEOMETRY
 
     styles = _styles(tables, styles)
@@ -436,6 +438,7 @@ def plot_geometry(tables, axes, styles=None) -> None:
             mean = sub.groupby("layer")["value"].mean()
             ax.plot(mean.index, mean.to_numpy(), marker="o", color=style.colour, ls=style.line, lw=2, label=style.label)
         ax.set(xlabel="layer (0: embeddings)", title=GEOMETRY_TITLES.get(statistic, _title(statistic)))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _legend_outside(axes[-1])
 
 
@@ -547,8 +550,9 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig, styles=None) -> Non
         if stat.key == CONTEXT_GAIN:
             ax.axhline(0, color="grey", ls="--", lw=1)
         note = {CONTEXT_GAIN: " (dashed: 0)", "cross_entropy_bits": " (dashed: unigram)"}.get(stat.key, "")
-        ax.set(xscale="log", xlabel="training tokens", ylabel=f"{stat.unit}  ({name})")
-        ax.set_title(textwrap.fill(_title(stat) + note, 42), fontsize=9)
+        ax.set(xscale="log", xlabel="training tokens")
+        ax.set_ylabel(stat.unit, fontsize=9)
+        ax.set_title(f"{textwrap.fill(_title(stat) + note, 42)}\n{name}", fontsize=9)
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # under two decades minor ticks get labels
         if i == 0:
             handles, labels = ax.get_legend_handles_labels()
@@ -597,7 +601,7 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
     if baselines:
         figure("baselines", lambda fig: plot_baselines(tables, baselines, fig.subplots(), styles),
                figsize=(10, 1.5 + 0.8 * len(tables)))
-    figure("cka", lambda fig: plot_cka(tables, fig.subplots(), styles), figsize=(9.5, 4.5))
+    figure("cka", lambda fig: plot_cka(tables, fig.subplots(), styles), figsize=(12, 4.8))
     figure("geometry", lambda fig: plot_geometry(tables, fig.subplots(1, 4), styles), figsize=(17, 4))
 
     def repeats(fig):
