@@ -32,7 +32,7 @@ rule baselines:
             caption="../report/baselines_table.rst",
             category=report_item("baselines_table")["category"],
             subcategory=report_item("baselines_table")["subcategory"],
-            labels={"item": "Baselines of {condition}", "condition": "{condition}"},
+            labels={"item": "Baselines of {condition}"},
         ),
     log:
         "results/logs/baselines/tokens/{condition}.log",

@@ -1,4 +1,5 @@
-"""The scorecard reads findings.tsv and summary.tsv: hand-built tables, the rows worked out by hand."""
+"""The scorecard reads findings.tsv and summary.tsv: hand-built tables, the rows worked out by hand;
+and the report's order."""
 
 import pandas as pd
 import pytest
@@ -76,3 +77,16 @@ def test_no_comparison_gives_an_empty_scorecard(tmp_path):
     card = write_scorecard(findings=tmp_path / "findings.tsv", summary=tmp_path / "summary.tsv",
                            tsv_out=tmp_path / "card.tsv", html_out=tmp_path / "card.html")
     assert card.empty and "No DNA and text conditions" in scorecard_html(card)
+
+
+def test_every_report_item_has_a_numbered_category_and_subcategory_in_reading_order():
+    from gfm_limits.layout import FIGURES, REPORT_CATEGORIES, REPORT_ITEMS, report_item
+
+    assert set(FIGURES) <= set(REPORT_ITEMS)
+    assert [c.split(".")[0] for c in REPORT_CATEGORIES] == [str(i) for i in range(len(REPORT_CATEGORIES))]
+    assert report_item("scorecard")["category"] == "0. Scorecard"
+    assert report_item("context")["category"].startswith("1.") and report_item("findings")["category"].startswith("2.")
+    # numbered within the category in declaration order, whatever the names' alphabetical order
+    assert [report_item(n)["subcategory"] for n in ("context", "dynamics", "baselines")] == [
+        "1.1 Do the models use context?", "1.2 Over training", "1.3 Context baselines"]
+    assert all(set(report_item(n)["labels"]) == {"item"} for n in REPORT_ITEMS)

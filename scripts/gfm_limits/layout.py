@@ -61,6 +61,10 @@ REPORT_ITEMS = {
 
 
 def report_item(name: str) -> dict:
-    """category, subcategory and labels of a report item (REPORT_ITEMS), as report(...) takes them."""
+    """category, subcategory and labels of a report item (REPORT_ITEMS), as report(...) takes them.
+    Subcategories are numbered within their category in the order of REPORT_ITEMS ("1.2 Over
+    training"), since the report sorts them by name."""
     index, subcategory, label = REPORT_ITEMS[name]
-    return {"category": REPORT_CATEGORIES[index], "subcategory": subcategory, "labels": {"item": label}}
+    within = list(dict.fromkeys(sub for i, sub, _ in REPORT_ITEMS.values() if i == index))
+    number = f"{index}.{within.index(subcategory) + 1}"
+    return {"category": REPORT_CATEGORIES[index], "subcategory": f"{number} {subcategory}", "labels": {"item": label}}

@@ -84,8 +84,8 @@ def scorecard_html(card: pd.DataFrame, facts: str = "") -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>gfm-limits scorecard</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 75em; }}
-table {{ border-collapse: collapse; }} th, td {{ border-bottom: 1px solid #ccc; padding: .4em .8em;
+body {{ font-family: system-ui, sans-serif; font-size: 15px; margin: 1.5em; color: #222; max-width: 75em; }}
+table {{ border-collapse: collapse; width: 100%; }} th, td {{ border-bottom: 1px solid #ccc; padding: .35em .5em;
 text-align: left; vertical-align: top; }} th {{ background: #f3f3f3; }} .num {{ text-align: right;
 font-variant-numeric: tabular-nums; white-space: nowrap; }} small {{ color: #666; }}
 tr.not-interpretable td {{ color: #777; background: repeating-linear-gradient(45deg, #fff, #fff 6px,
