@@ -493,7 +493,7 @@ def plot_baselines(tables, baselines: dict[str, str], ax, styles=None) -> None:
         per_char = float(df.loc[df["unit"] == "token", "chars_per_symbol"].iloc[0])
         none = float(df.loc[(df["unit"] == "token") & (df["baseline"] == "markov0"), "bits_per_char"].iloc[0])
         ax.hlines(y, df["bits_per_char"].min(), none, color="lightgrey", lw=8, zorder=0)
-        for unit, marker, colour, dy in (("token", "o", "C0", -0.15), ("char", "s", "C1", 0.15)):
+        for unit, marker, colour, dy in (("token", "o", "0.25", -0.15), ("char", "s", "0.6", 0.15)):
             sub = df[(df["unit"] == unit) & df["baseline"].str.startswith("markov")]
             ax.plot(sub["bits_per_char"], [y + dy] * len(sub), marker, color=colour, ms=5,
                     label=f"Markov over {unit}s (order)" if y == 0 else None)
@@ -501,11 +501,13 @@ def plot_baselines(tables, baselines: dict[str, str], ax, styles=None) -> None:
                 ax.annotate(f"{int(order)}", (value, y + dy), textcoords="offset points",
                             xytext=(0, 4 if dy > 0 else -9), ha="center", fontsize=6, color=colour)
         xz = df.loc[df["baseline"] == "xz", "bits_per_char"]
-        ax.plot(xz, [y] * len(xz), "^", color="C2", ms=7, label="xz given the training text" if y == 0 else None)
+        ax.plot(xz, [y] * len(xz), "^", color="black", mfc="white", mew=1.5, ms=7,
+                label="xz given the training text" if y == 0 else None)
         row = ce.loc[condition]
-        ax.hlines(y, row["ci_low"] / per_char, row["ci_high"] / per_char, color="C3", lw=2)
-        ax.plot(row["estimate"] / per_char, y, "D", color="C3", ms=7,
-                label="model (masked-token CE)" if y == 0 else None)
+        colour = styles[condition].colour
+        ax.hlines(y, row["ci_low"] / per_char, row["ci_high"] / per_char, color=colour, lw=2)
+        ax.plot(row["estimate"] / per_char, y, "D", color=colour, ms=7,
+                label="model (masked-token CE, its colour)" if y == 0 else None)
     ax.set_yticks(range(len(tables)), list(tables))
     for tick, condition in zip(ax.get_yticklabels(), tables):
         tick.set_color(styles[condition].colour)
