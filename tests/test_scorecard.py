@@ -28,7 +28,13 @@ FINDINGS_TABLE = pd.DataFrame([
     _row(DISAGREE, "js_p1", "paper", "dna_bpe", "text_bpe", 0.04, 0.01, 0.07, True, NOT_INTERPRETABLE),
 ])
 SUMMARY = pd.DataFrame({"condition": ["text_bpe", "dna_bpe", "dna_kmer"], "members": [3, 3, 2],
-                        "uses_context": [True, True, False]})
+                        "uses_context": [True, True, False],
+                        "context_gain_bits_mean": [2.5, 0.75, 0.125], "context_gain_bits_ci_low": [2.0, 0.5, -0.25],
+                        "context_gain_bits_ci_high": [3.0, 1.0, 0.5],
+                        "cross_entropy_bits_mean": [7.0, 9.25, 11.0], "unigram_cross_entropy_bits_mean": [9.5, 10.0, 11.125],
+                        "ce_minus_best_baseline_bits": [1.5, 0.25, -0.5], "ce_minus_best_baseline_bits_ci_low": [1.0, 0.0, -1.0],
+                        "ce_minus_best_baseline_bits_ci_high": [2.0, 0.5, 0.0],
+                        "best_baseline": ["token markov3", "char markov5", "char xz"]})
 
 
 def test_one_row_per_claim_and_pair_under_the_papers_first_definition():
@@ -43,6 +49,11 @@ def test_one_row_per_claim_and_pair_under_the_papers_first_definition():
     assert list(card["why"]) == ["", "", "the text models do not use context"]
     assert list(card["dna_members"]) == [3, 2, 3] and list(card["text_members"]) == [3, 3, 3]
     assert list(card["dna_uses_context"]) == [True, False, True] and card["text_uses_context"].all()
+    # context use comes first, copied from summary.tsv's row of each side's condition
+    assert list(card.columns[:2]) == ["dna", "text"] and card.columns[2] == "dna_context_gain_bits"
+    assert card[["dna_context_gain_bits", "dna_context_ci_low", "dna_context_ci_high"]].values.tolist() == [
+        [0.75, 0.5, 1.0], [0.125, -0.25, 0.5], [0.75, 0.5, 1.0]]
+    assert (card["text_context_gain_bits"] == 2.5).all() and (card["text_context_ci_high"] == 3.0).all()
 
 
 def test_claims_are_the_papers_four_in_order():
@@ -69,6 +80,12 @@ def test_written_table_and_page_carry_every_verdict_with_a_shape(tmp_path):
     assert page.count("<tr class=") == 3 and "2 members &lt;x&gt;" in page
     assert "\u25cf holds" in page and "\u25cb does not hold" in page and "\u2014 not interpretable" in page
     assert "-1.5 [-2, -1]" in page
+    # the page opens with context use: every condition's gain and baseline, before any verdict
+    context, claims = page.split("<h2>The paper's claims</h2>")
+    assert "do the models use context?" in context and "\u25cf" not in context
+    assert "<b>+2.5</b> [+2, +3]" in context and "<b>+0.125</b> [-0.25, +0.5]" in context
+    assert "+1.5 [+1, +2]<br><small>token markov3" in context and "\u25c7 no" in context
+    assert context.count("\u25c6 yes") == 2 and "<tr class=" in claims
 
 
 def test_no_comparison_gives_an_empty_scorecard(tmp_path):
