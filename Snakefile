@@ -20,7 +20,11 @@ configfile: "config/config.yaml"
 report: "report/workflow.rst"
 
 
-check_config(config, workflow.source_path("config/schema.yaml"))
+check_config(
+    config,
+    workflow.source_path("config/schema.yaml"),
+    overrides=[*workflow.overwrite_configfiles, workflow.config_settings.config],
+)
 
 
 include: "rules/common.smk"
