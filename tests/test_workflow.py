@@ -259,14 +259,6 @@ def test_unknown_config_key_is_named(tmp_path):
     assert "unknown key 'trian'; did you mean 'train'?" in result.stdout + result.stderr
 
 
-def test_lint_and_format_are_clean():
-    lint = subprocess.run([*SNAKEMAKE, "--lint", "-d", str(ROOT)], capture_output=True, text=True, timeout=300)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "Snakefile", "rules"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-
-
 @pytest.mark.parametrize("names, sources, conditions, tokenized, released", [
     (["paper.yaml"], 2, 7, 3, 0), (["paper_v2.yaml"], 4, 9, 5, 0), (["paper.yaml", "released.yaml"], 2, 7, 3, 3)])
 def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, tokenized,
