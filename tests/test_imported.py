@@ -116,3 +116,14 @@ def test_models_trained_elsewhere_read_like_hugging_face_reads_them(convention, 
     assert (folder / "tokenizer.json").is_file() == (name in ("paper_bpe", "dnabert"))  # else rebuilt from vocab.txt
     if name == "nt_kmer":
         assert hf.config.vocab_size == 4107 and hf_tok.sep_token_id is None
+
+
+def test_a_corpus_the_tokenizer_does_not_read_is_warned_about(tmp_path, caplog):
+    """DNABERT-style tokenizers read overlapping k-mers separated by spaces, not raw sequence."""
+    CONVENTIONS["dnabert"](tmp_path / "dnabert")
+    import_tokenizer([str(tmp_path / "dnabert")], tmp_path / "tok.json")
+    (tmp_path / "raw.txt").write_text("ACGTACGTTGCA ACGGTCA\n" * 50)
+    with caplog.at_level("WARNING"):
+        tk.encode_corpus(tmp_path / "raw.txt", tmp_path / "tok.json", tmp_path / "raw.npy", seq_len=24)
+    assert "of the tokens are unknown" in caplog.text
+

@@ -146,6 +146,9 @@ def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: 
         raise InputError(f"{corpus}: {len(stream)} tokens, fewer than one row of {seq_len}")
     unk = int((rows == ids.unk).sum())
     log.info("%s: %d tokens -> %d rows of %d (%d [UNK])", corpus, len(stream), len(rows), seq_len, unk)
+    if unk > 0.1 * rows.size:  # an imported tokenizer that expects other input (DNABERT: spaced k-mers)
+        log.warning("%s: %.0f%% of the tokens are unknown to %s; does the corpus match the tokenizer's input?",
+                    corpus, 100 * unk / rows.size, tokenizer)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, rows)
