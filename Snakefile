@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import min_version
 
-min_version("9.0")
+min_version("9.27.1")  # the tested version; pyproject.toml pins it as the lowest
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from gfm_limits.checkout import own_package_first
@@ -20,7 +20,11 @@ configfile: "config/config.yaml"
 report: "report/workflow.rst"
 
 
-check_config(config, workflow.source_path("config/schema.yaml"))
+check_config(
+    config,
+    workflow.source_path("config/schema.yaml"),
+    overrides=[*workflow.overwrite_configfiles, workflow.config_settings.config],
+)
 
 
 include: "rules/common.smk"

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from gfm_limits.extract import extract_member  # noqa: E402
 from gfm_limits.fisher import group_of  # noqa: E402
 from gfm_limits.predictions import make_eval_masks, masked_batches  # noqa: E402
-from gfm_limits.tokenizer import load, special_ids  # noqa: E402
+from gfm_limits.special_tokens import read as read_special_tokens  # noqa: E402
 
 DEV = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -111,7 +111,7 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    mask_id = special_ids(load(args.tokenizer))["[MASK]"]
+    mask_id = read_special_tokens(args.tokenizer).mask
     result = {"gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else "cpu", "members": args.members,
               "n_sequences": args.n_sequences, "batch_size": args.batch_size}
     with tempfile.TemporaryDirectory() as tmp:

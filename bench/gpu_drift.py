@@ -26,15 +26,16 @@ def one_run(tokens: str, tokenizer: str, steps: int, deterministic: bool, out: s
     import torch
 
     from gfm_limits.model import ModelConfig, build_model
-    from gfm_limits.tokenizer import load, special_ids
+    from gfm_limits.special_tokens import read as read_special_tokens
+    from gfm_limits.tokenizer import load
     from gfm_limits.train import Stepper, TrainConfig, batch_order, device_batches, set_deterministic
 
     cfg = TrainConfig(seed=1, batch_size=64, tokens=steps * 64 * 512, lr=2e-4, deterministic=deterministic)
     set_deterministic(deterministic)
     rows, tok, dev = np.load(tokens), load(tokenizer), torch.device("cuda")
-    ids = special_ids(tok)
-    model = build_model(ModelConfig(**GPU_20M), tok.get_vocab_size(), ids["[PAD]"], 1).to(dev)
-    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), special_ids_=ids, device=dev,
+    ids = read_special_tokens(tokenizer)
+    model = build_model(ModelConfig(**GPU_20M), tok.get_vocab_size(), ids.pad, 1).to(dev)
+    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), specials=ids, device=dev,
                       seq_len=rows.shape[1])
     losses = [stepper(b) for b in device_batches(rows, batch_order(len(rows), 64, steps, 42), dev)]
     torch.save({"losses": torch.stack(losses).cpu(), "weights": {k: v.cpu() for k, v in model.state_dict().items()}},

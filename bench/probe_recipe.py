@@ -98,18 +98,19 @@ def run_variant(args) -> list[dict]:
 
     from gfm_limits.metrics import unigram_probs
     from gfm_limits.model import ModelConfig, build_model
-    from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
+    from gfm_limits.special_tokens import read as read_special_tokens
+    from gfm_limits.tokenizer import load
     from gfm_limits.train import Stepper, TrainConfig, batch_order
 
     torch.set_num_threads(1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tok_path, train_path, eval_path = tokens_for(v, Path(corpus), Path(work))
     tok = load(tok_path)
-    ids, vocab = special_ids(tok), tok.get_vocab_size()
+    ids, vocab = read_special_tokens(tok_path), tok.get_vocab_size()
     train_rows, eval_rows = np.load(train_path), np.load(eval_path)
-    special = np.array(sorted(ids.values()))
+    special = np.array(ids.special)
     rows, mask = held_out(eval_rows, eval_rows_n, special)
-    unigram = unigram_probs(train_rows, vocab, len(SPECIAL_TOKENS))
+    unigram = unigram_probs(train_rows, vocab, ids.special)
     targets = rows[mask].astype(np.int64)
     unigram_bits = float(-np.log2(unigram[targets]).mean())
     mcfg = ModelConfig(hidden_size=v["hidden_size"], num_layers=v["num_layers"], num_heads=v["num_heads"],
@@ -119,8 +120,8 @@ def run_variant(args) -> list[dict]:
     schedule = v["schedule_steps"] or steps
     tcfg = TrainConfig(seed=v["seed"], batch_size=v["batch_size"], tokens=schedule * v["batch_size"] * v["seq_len"],
                        lr=v["lr"], warmup_fraction=v["warmup_fraction"], compile=v["compile"])
-    model = build_model(mcfg, vocab, ids["[PAD]"], v["seed"]).to(device)
-    stepper = Stepper(model, tcfg, steps=schedule, vocab_size=vocab, special_ids_=ids, device=device,
+    model = build_model(mcfg, vocab, ids.pad, v["seed"]).to(device)
+    stepper = Stepper(model, tcfg, steps=schedule, vocab_size=vocab, specials=ids, device=device,
                       seq_len=v["seq_len"])
     order = batch_order(len(train_rows), v["batch_size"], steps, tcfg.data_seed)
     params = sum(p.numel() for p in model.parameters())
@@ -128,7 +129,7 @@ def run_variant(args) -> list[dict]:
     for step, idx in enumerate(order, start=1):
         stepper(torch.from_numpy(train_rows[idx].astype(np.int64)).to(device))
         if step % eval_every == 0 or step == steps:
-            ce = heldout_ce_bits(model, rows, mask, ids["[MASK]"], device)
+            ce = heldout_ce_bits(model, rows, mask, ids.mask, device)
             records.append({"variant": name, "step": step, "tokens": step * v["batch_size"] * v["seq_len"],
                             "seconds": round(time.perf_counter() - start, 1), "ce_bits": round(ce, 4),
                             "unigram_bits": round(unigram_bits, 4), "gain_bits": round(unigram_bits - ce, 4),

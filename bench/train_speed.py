@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 from gfm_limits.gpu import BusySampler  # noqa: E402
 from gfm_limits.model import ModelConfig, build_hf_model, flops_per_token, from_hf, save_pretrained  # noqa: E402
-from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids  # noqa: E402
+from gfm_limits.special_tokens import read as read_special_tokens  # noqa: E402
+from gfm_limits.tokenizer import load  # noqa: E402
 from gfm_limits.train import Stepper, TrainConfig, batch_order, capacity, device_batches, mlm_mask, select_masked  # noqa: E402
 
 PAPER_90M = ModelConfig()  # BertConfig() defaults: 12 x 768, 12 heads, FFN 3072, 512 positions
@@ -136,13 +137,13 @@ def hf_trainer(name, rows, tokenizer_path, cfg, args, bf16: bool):
 def ours(rows, tokenizer_path, cfg, args):
     """(c): the train rule's Stepper and device_batches; returns the timing record."""
     tok = load(tokenizer_path)
-    ids, vocab, dev = special_ids(tok), tok.get_vocab_size(), DEV
+    ids, vocab, dev = read_special_tokens(tokenizer_path), tok.get_vocab_size(), DEV
     total = args.warmup + args.steps
     tcfg = TrainConfig(seed=1, batch_size=args.batch_size, tokens=total * args.batch_size * rows.shape[1])
     from gfm_limits.model import build_model
 
-    model = build_model(cfg, vocab, ids["[PAD]"], seed=1).to(dev)
-    stepper = Stepper(model, tcfg, steps=total, vocab_size=vocab, special_ids_=ids, device=dev, seq_len=rows.shape[1])
+    model = build_model(cfg, vocab, ids.pad, seed=1).to(dev)
+    stepper = Stepper(model, tcfg, steps=total, vocab_size=vocab, specials=ids, device=dev, seq_len=rows.shape[1])
     order = batch_order(len(rows), args.batch_size, total, tcfg.data_seed)
     busy = BusySampler(DEV)
     compile_start = time.perf_counter()
@@ -169,15 +170,15 @@ def ours(rows, tokenizer_path, cfg, args):
 def loss_equality(rows, tokenizer_path, cfg):
     """fp32 masked-LM loss of the same weights and batch: HF BertForMaskedLM vs ours (eager and compiled)."""
     tok = load(tokenizer_path)
-    ids, vocab, dev = special_ids(tok), tok.get_vocab_size(), DEV
+    ids, vocab, dev = read_special_tokens(tokenizer_path), tok.get_vocab_size(), DEV
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    hf = build_hf_model(cfg, vocab, ids["[PAD]"], seed=1).to(dev).eval()
+    hf = build_hf_model(cfg, vocab, ids.pad, seed=1).to(dev).eval()
     model = from_hf(hf.cpu()).to(dev).eval()
     hf.to(dev)
     batch = torch.from_numpy(rows[:16].astype(np.int64)).to(dev)
-    special = torch.tensor(sorted(ids.values()), device=dev)
-    inputs, labels = mlm_mask(batch, torch.Generator(dev).manual_seed(0), special=special, mask_id=ids["[MASK]"],
-                              n_random=vocab - len(SPECIAL_TOKENS), first_random=len(SPECIAL_TOKENS), prob=0.15)
+    special = torch.tensor(ids.special, device=dev)
+    inputs, labels = mlm_mask(batch, torch.Generator(dev).manual_seed(0), special=special, mask_id=ids.mask,
+                              n_random=vocab - len(ids.special), first_random=len(ids.special), prob=0.15)
     index, targets, _ = select_masked(labels, capacity(batch.numel(), 0.15))
     with torch.no_grad():
         hf_loss = float(hf(input_ids=inputs, labels=labels).loss)
@@ -193,27 +194,27 @@ def loss_curves(rows, tokenizer_path, cfg, args):
     from transformers import get_cosine_schedule_with_warmup
 
     tok = load(tokenizer_path)
-    ids, vocab, dev = special_ids(tok), tok.get_vocab_size(), DEV
+    ids, vocab, dev = read_special_tokens(tokenizer_path), tok.get_vocab_size(), DEV
     steps = args.curve_steps
     tcfg = TrainConfig(seed=1, batch_size=args.batch_size, tokens=steps * args.batch_size * rows.shape[1],
                        lr=args.curve_lr)
     order = batch_order(len(rows), args.batch_size, steps, tcfg.data_seed)
-    hf = build_hf_model(cfg, vocab, ids["[PAD]"], seed=1)
+    hf = build_hf_model(cfg, vocab, ids.pad, seed=1)
     model = from_hf(hf).to(dev)
     hf.config._attn_implementation = "sdpa"  # noqa: SLF001
     hf.to(dev).train()
 
-    stepper = Stepper(model, tcfg, steps=steps, vocab_size=vocab, special_ids_=ids, device=dev, seq_len=rows.shape[1])
+    stepper = Stepper(model, tcfg, steps=steps, vocab_size=vocab, specials=ids, device=dev, seq_len=rows.shape[1])
     ours_losses = [stepper(batch) for batch in device_batches(rows, order, dev)]
 
     opt = torch.optim.AdamW(hf.parameters(), lr=tcfg.lr, fused=DEV.type == "cuda" or None)
     sched = get_cosine_schedule_with_warmup(opt, round(tcfg.warmup_fraction * steps), steps)
     gen = torch.Generator(dev).manual_seed(tcfg.seed)  # the same mask draws as the Stepper's
-    special = torch.tensor(sorted(ids.values()), device=dev)
+    special = torch.tensor(ids.special, device=dev)
     hf_losses = []
     for batch in device_batches(rows, order, dev):
-        inputs, labels = mlm_mask(batch, gen, special=special, mask_id=ids["[MASK]"],
-                                  n_random=vocab - len(SPECIAL_TOKENS), first_random=len(SPECIAL_TOKENS),
+        inputs, labels = mlm_mask(batch, gen, special=special, mask_id=ids.mask,
+                                  n_random=vocab - len(ids.special), first_random=len(ids.special),
                                   prob=tcfg.mask_prob)
         with torch.autocast(DEV.type, dtype=torch.bfloat16, enabled=DEV.type == "cuda"):
             loss = hf(input_ids=inputs, labels=labels).loss
@@ -285,7 +286,7 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         curves, model = loss_curves(rows, args.tokenizer, cfg, args)
         if args.save_model:
-            save_pretrained(model, special_ids(load(args.tokenizer))["[PAD]"], args.save_model)
+            save_pretrained(model, read_special_tokens(args.tokenizer).pad, args.save_model)
             shutil.copyfile(args.tokenizer, Path(args.save_model) / "tokenizer.json")
         result["loss_curves"] = curves
         print({k: v for k, v in curves.items() if k not in ("ours", "hf_bf16")}, flush=True)

@@ -20,6 +20,7 @@ rule stats:
         ),
         layers=member_files("results/extract/{condition}/seed{seed}/layers.npy"),
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
     output:
         **PLAN.table_outputs(),
         replicates="results/stats/{condition}/replicates.npz",

@@ -16,4 +16,4 @@ condition_stats(predictions=by_seed["predictions"], embeddings=by_seed["embeddin
                 out={t: getattr(snakemake.output, t) for t in TABLES}, replicates_out=snakemake.output.replicates,
                 cfg=StatsConfig(**snakemake.params.stats), condition=snakemake.wildcards.condition,
                 fishers_true=by_seed["fisher_true"], fisher_true_rows=by_seed["fisher_true_rows"],
-                layers=by_seed["layers"])
+                layers=by_seed["layers"], tokenizer=snakemake.input.tokenizer)

@@ -174,7 +174,7 @@ def test_token_sequences_split_a_packed_stream_at_special_tokens():
     rows = np.array([[2, 10, 11, 3, 12, 3],
                      [2, 13, 3, 3, 14, 15],
                      [2, 16, 3, 0, 0, 0]], dtype=np.uint16)
-    runs = token_sequences(rows, n_special=5)
+    runs = token_sequences(rows, special=range(5))
     assert [r.tolist() for r in runs] == [[10, 11], [12], [13], [14, 15], [16]]
 
 

@@ -8,7 +8,7 @@ import yaml
 from snakemake.utils import validate
 
 from gfm_limits.config import check_consistency, check_keys
-from gfm_limits.files import InputError
+from gfm_limits.files import InputError, sha256sum
 
 from conftest import ROOT
 
@@ -137,3 +137,72 @@ def test_every_schema_default_is_the_default_of_the_dataclass_it_fills():
         for key, default in schema.items():
             assert found[key] == default and type(found[key]) in (type(default), float), (
                 f"{section}.{key}: schema default {default!r}, {name}.{key} = {found[key]!r}")
+
+
+def _layered(*layers: dict) -> tuple[dict, list[str]]:
+    """config/config.yaml with `layers` merged over it as Snakemake merges --configfile files,
+    then replace_inherited_sources: (config, warnings)."""
+    from snakemake.utils import update_config
+
+    from gfm_limits.config import replace_inherited_sources
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    for layer in layers:
+        update_config(config, copy.deepcopy(layer))
+    return config, replace_inherited_sources(config, list(layers))
+
+
+def test_a_new_url_drops_the_inherited_files_and_checksum():
+    config, warnings = _layered({"sources": {"dna": {"url": "data/my_genome.fa.gz"}}})
+    assert config["sources"]["dna"] == {"url": "data/my_genome.fa.gz", "format": "fasta"}
+    assert len(warnings) == 1 and warnings[0].startswith("sources.dna: url given by a later config without sha256")
+    assert "sha256" in config["sources"]["text"]  # a source the layer leaves alone keeps its own
+    validate(config, str(ROOT / "config" / "schema.yaml"))  # fills defaults
+    check_consistency(config)
+
+
+def test_a_checksum_given_with_the_new_url_or_later_is_kept():
+    digest = "ab" * 32
+    config, warnings = _layered({"sources": {"dna": {"urls": ["a.fa", "b.fa"], "sha256": [digest, digest]}}})
+    assert config["sources"]["dna"]["sha256"] == [digest, digest] and not warnings
+    config, warnings = _layered({"sources": {"dna": {"url": "a.fa"}}}, {"sources": {"dna": {"sha256": digest}}})
+    assert config["sources"]["dna"] == {"url": "a.fa", "format": "fasta", "sha256": digest} and not warnings
+    # a second config file that moves the url again drops the first one's checksum too
+    config, warnings = _layered({"sources": {"dna": {"url": "a.fa", "sha256": digest}}},
+                                {"sources": {"dna": {"url": "b.fa"}}})
+    assert "sha256" not in config["sources"]["dna"] and len(warnings) == 1
+
+
+def test_sha256_null_means_no_checksum(tmp_path):
+    from gfm_limits.config import check_config
+    from gfm_limits.plan import source_sha256
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["sources"]["dna"]["sha256"] = None
+    check_config(config, ROOT / "config" / "schema.yaml")
+    assert source_sha256(config["sources"]["dna"]) == [None]
+
+
+def test_own_data_from_a_configfile_is_fetched_without_the_defaults_checksum(tmp_path):
+    """The README's own-data recipe for real: a working directory with config/config.yaml (as a
+    clone has) and a --configfile naming local files; fetch reads them, no checksum mismatch."""
+    import subprocess
+
+    from conftest import SNAKEMAKE, read_dna
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/config.yaml").write_bytes((ROOT / "config/config.yaml").read_bytes())
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/my_genome.fa").write_text(">chr1\n" + read_dna(5000) + "\n")
+    (tmp_path / "data/my_corpus.txt").write_text("one document a line\nanother document\n")
+    own = {"dna": {"url": "data/my_genome.fa"},  # relative to the working directory
+           "text": {"url": str(tmp_path / "data/my_corpus.txt"), "format": "lines"}}  # or absolute
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump({"sources": own}))
+    result = subprocess.run([*SNAKEMAKE, "--cores", "1", "results/fetch/dna", "results/fetch/text",
+                             "--configfile", "own.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("dna", "text"):
+        assert f"config: sources.{name}: url given by a later config without sha256" in result.stderr
+    manifest = (tmp_path / "results/fetch/dna/manifest.tsv").read_text().splitlines()[1].split("\t")
+    assert manifest[1] == "data/my_genome.fa" and manifest[3] == sha256sum(tmp_path / "data/my_genome.fa")
+    assert (tmp_path / "results/fetch/text/manifest.tsv").is_file()

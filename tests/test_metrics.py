@@ -85,10 +85,10 @@ def test_mean_sorted_distribution_hand_worked():
 
 def test_unigram_baseline_hand_worked():
     tokens = np.array([[2, 5, 5, 6, 3], [2, 5, 7, 7, 3]])  # ids 0..4 special
-    q = metrics.unigram_probs(tokens, vocab_size=8, n_special=5, pseudo=0.0)
+    q = metrics.unigram_probs(tokens, vocab_size=8, special=range(5), pseudo=0.0)
     np.testing.assert_allclose(q, [0, 0, 0, 0, 0, 3 / 6, 1 / 6, 2 / 6])
     assert metrics.unigram_cross_entropy_bits(q, np.array([5, 5])) == pytest.approx(1.0)
-    smoothed = metrics.unigram_probs(tokens, vocab_size=8, n_special=5, pseudo=0.5)
+    smoothed = metrics.unigram_probs(tokens, vocab_size=8, special=range(5), pseudo=0.5)
     assert smoothed[:5].sum() == 0 and smoothed.sum() == pytest.approx(1.0)
 
 

@@ -46,13 +46,13 @@ def char_sequences(lines: Iterable[str], alphabet: dict[str, int] | None = None
     return [lookup(points, ids, c, len(alphabet)) for c in codes], alphabet
 
 
-def token_sequences(rows: np.ndarray, n_special: int) -> list[np.ndarray]:
-    """Runs of non-special tokens of the packed stream rows (N, T), split at every id < n_special.
+def token_sequences(rows: np.ndarray, special: Sequence[int]) -> list[np.ndarray]:
+    """Runs of non-special tokens of the packed stream rows (N, T), split at every special id.
 
     Empty runs are dropped; the runs are views of the flattened rows (their dtype).
     """
     flat = np.ascontiguousarray(rows).ravel()  # (N * T,)
-    cuts = np.flatnonzero(flat < n_special)
+    cuts = np.flatnonzero(np.isin(flat, np.asarray(special, dtype=np.int64)))
     starts = np.concatenate([[0], cuts + 1])
     ends = np.concatenate([cuts, [len(flat)]])
     return [flat[a:b] for a, b in zip(starts.tolist(), ends.tolist()) if b > a]
@@ -168,27 +168,31 @@ def char_baselines(train_txt, eval_txt, out, cfg: BaselinesConfig) -> None:
 
 
 def token_baselines(*, train_npy, eval_npy, eval_txt, eval_stats, tokenizer_json, chars_table, out,
-                    cfg: BaselinesConfig, n_special: int) -> None:
+                    cfg: BaselinesConfig) -> None:
     """Markov models over the condition's tokens, in bits per token and per character (with the
-    held-out corpus's characters per token), beside the source's character baselines."""
+    held-out corpus's characters per token), beside the source's character baselines. The special
+    tokens (special_tokens.read, by role) cut the runs; the others are renumbered 0..V'-1."""
     import json
 
     import pandas as pd
 
+    from gfm_limits import special_tokens
     from gfm_limits.files import atomic_path
+
+    specials = special_tokens.read(tokenizer_json)
+    ordinary = specials.ordinary_index()  # (V,) id -> 0..V'-1, -1 for specials
 
     def first(path, limit: int) -> list[np.ndarray]:
         """The token runs of the first rows holding `limit` tokens (memory-mapped: a paper-scale
-        token array is not read whole), ids shifted past the special tokens (never predicted)."""
+        token array is not read whole), ids renumbered past the special tokens (never predicted)."""
         rows = np.load(path, mmap_mode="r")
         rows = np.asarray(rows[: limit // max(rows.shape[1] - 2, 1) + 1])
-        seqs = token_sequences(rows, n_special)
+        seqs = token_sequences(rows, specials.special)
         ends = np.cumsum([len(s) for s in seqs])
-        return [s.astype(np.int64) - n_special for s in seqs[: int(np.searchsorted(ends, limit)) + 1]]
+        return [ordinary[s.astype(np.int64)] for s in seqs[: int(np.searchsorted(ends, limit)) + 1]]
 
     train, test = first(train_npy, cfg.max_train_symbols), first(eval_npy, cfg.max_eval_symbols)
-    with open(tokenizer_json, encoding="utf-8") as handle:
-        vocab_size = len(json.load(handle)["model"]["vocab"]) - n_special
+    vocab_size = specials.vocab_size - len(specials.special)
     with open(eval_txt, encoding="utf-8") as handle:
         chars = sum(len(line.rstrip("\n")) for line in handle)
     with open(eval_stats, encoding="utf-8") as handle:

@@ -3,7 +3,10 @@
 `check_keys` walks the config against config/schema.yaml before Snakemake's
 validate() runs and names any unknown key by its full dotted path, with the
 closest known key as a suggestion (jsonschema alone says only "Additional
-properties are not allowed"). `check_numbers` names the NaN, infinite or
+properties are not allowed"). `replace_inherited_sources` runs first: Snakemake
+merges a --configfile into config/config.yaml key by key, so a source given a
+new `url` would keep the default's `urls` and `sha256` (and stop on a checksum
+mismatch); the keys that only describe the old files are dropped instead. `check_numbers` names the NaN, infinite or
 16.0-for-an-integer values that validate() lets through. `check_consistency`
 checks what the schema cannot express: conditions name existing sources,
 k-mers only on DNA, sequence length within the position embeddings, DNA
@@ -19,18 +22,66 @@ from gfm_limits.files import InputError
 from gfm_limits.plan import condition_model, source_kind, source_sha256, source_urls
 
 
-def check_config(config: dict, schema_path) -> None:
+def check_config(config: dict, schema_path, overrides: list | None = None) -> None:
     """Unknown keys (named, with a suggestion), then schema validation that fills in
-    defaults (snakemake.utils.validate), then cross-key checks. Called by the Snakefile."""
+    defaults (snakemake.utils.validate), then cross-key checks. Called by the Snakefile.
+    overrides: what Snakemake merged over config/config.yaml, in order (the --configfile
+    paths, then the --config dict), for replace_inherited_sources."""
     import yaml
     from snakemake.utils import validate
 
     with open(schema_path) as handle:
         schema = yaml.safe_load(handle)
+    if overrides:
+        replace_inherited_sources(config, [_load_layer(layer) for layer in overrides])
     check_keys(config, schema)
     validate(config, str(schema_path))
     check_numbers(config, schema)
     check_consistency(config)
+
+
+def _load_layer(layer) -> dict:
+    """A config layer: a dict as given (--config), or a config file's contents."""
+    if isinstance(layer, dict):
+        return layer
+    if hasattr(layer, "items"):  # --config arrives as an immutable mapping
+        return dict(layer.items())
+    from snakemake.common.configfile import load_configfile
+
+    return load_configfile(str(layer)) or {}
+
+
+def replace_inherited_sources(config: dict, layers: list[dict]) -> list[str]:
+    """Where a later layer gives a source `url` or `urls`, drop what the merge kept of the files
+    it replaces: the other of url/urls, and `sha256` unless that layer (or a later one) gives it
+    again. Each dropped checksum is warned about, naming the source. Returns the warnings."""
+    from snakemake.logging import logger
+
+    warnings = []
+    for name, entry in (config.get("sources") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        last_files, files_keys, last_sha = -1, set(), -1
+        for i, layer in enumerate(layers):
+            given = ((layer or {}).get("sources") or {}).get(name)
+            if not isinstance(given, dict):
+                continue
+            if "url" in given or "urls" in given:
+                last_files, files_keys = i, {key for key in ("url", "urls") if key in given}
+            if "sha256" in given:
+                last_sha = i
+        if last_files < 0:
+            continue
+        for key in {"url", "urls"} - files_keys:
+            entry.pop(key, None)
+        if last_sha < last_files and entry.get("sha256") is not None:
+            del entry["sha256"]
+            warnings.append(f"sources.{name}: {' and '.join(sorted(files_keys))} given by a later config without "
+                            f"sha256, so the earlier config's sha256 is dropped; the new files are not checked "
+                            f"against a checksum (a download's is recorded in fetch.lock_file the first time)")
+    for message in warnings:
+        logger.warning(f"config: {message}")
+    return warnings
 
 
 def _resolve(schema: dict, node: dict) -> dict:

@@ -44,8 +44,8 @@ from gfm_limits.layout import DYNAMICS_COLUMNS
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import first_drawn, load_masks, predict_distributions
+from gfm_limits.special_tokens import read as read_special_tokens
 from gfm_limits.stats import embedding_tables, fisher_frame, output_tables, training_unigram
-from gfm_limits.tokenizer import load, special_ids
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +115,15 @@ def condition_dynamics(*, models: dict[int, str], snapshots: dict[int, str], mas
     shared = load_masks(masks)
     chosen = first_drawn(shared["draw_rank"], n_sequences)  # (N,) bool
     rows, predict, fisher_mask = (shared[key][chosen] for key in ("rows", "predict", "fisher"))
-    tok = load(Path(next(iter(models.values()))) / "tokenizer.json")
-    unigram = training_unigram(np.load(train_tokens), tok.get_vocab_size())
+    specials = read_special_tokens(Path(next(iter(models.values()))) / "tokenizer.json")
+    unigram = training_unigram(np.load(train_tokens), specials.vocab_size, specials.special)
     table = []
     for step in [*steps, final]:
         start = time.perf_counter()
         folders = {seed: models[seed] if step == final else Path(snapshots[seed]) / f"step{step}"
                    for seed in sorted(models)}
         members = {seed: read_member(folder, rows=rows, predict=predict, fisher_mask=fisher_mask,
-                                     mask_id=special_ids(tok)["[MASK]"], batch_size=batch_size,
+                                     mask_id=specials.mask, batch_size=batch_size,
                                      fisher_batch_size=fisher_batch_size, device=device, precision=precision)
                    for seed, folder in folders.items()}
         table += step_rows(step=step, tokens=step * step_tokens, final=step == final, members=members,

@@ -24,7 +24,7 @@ from gfm_limits.fisher import fisher_paper, fisher_per_example
 from gfm_limits.model import device as default_device
 from gfm_limits.model import load_model
 from gfm_limits.predictions import hidden_positions, load_masks, pooled_hidden, predict_distributions
-from gfm_limits.tokenizer import load, special_ids
+from gfm_limits.special_tokens import read as read_special_tokens
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,15 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
     torch.set_num_threads(threads)
     device = default_device()
     model = load_model(model_dir).to(device)
-    specials = special_ids(load(Path(model_dir) / "tokenizer.json"))
-    mask_id = specials["[MASK]"]
+    specials = read_special_tokens(Path(model_dir) / "tokenizer.json")  # by role, not by id
+    mask_id = specials.mask
     masks = load_masks(masks_path)
     rows, predict, fisher_mask = masks["rows"], masks["predict"], masks["fisher"]
 
     hidden_at = hidden_positions(predict, masks["draw_rank"], n_hidden)
     probs, targets, hidden = predict_distributions(model, rows, predict, mask_id, batch_size, device, precision,
                                                    hidden_at)
-    pooled = pooled_hidden(model, rows, fisher_mask, mask_id, specials["[PAD]"], batch_size, device, precision)
+    pooled = pooled_hidden(model, rows, fisher_mask, mask_id, specials.pad, batch_size, device, precision)
     with atomic_path(predictions_out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, probs=probs, targets=targets, hidden=hidden, pooled=pooled)
     embeddings = model.word.weight.detach().float().cpu().numpy()  # (V, H)

@@ -4,8 +4,10 @@ Kept free of heavy imports: the Snakefile reads them to declare outputs, and
 the stats environment (no tokenizers library) knows the special-token ids.
 """
 
-# Every tokenizer puts these first, so their ids are 0..4 in this order.
+# Every tokenizer this pipeline builds puts these first, so their ids are 0..4 in this order.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+PIPELINE_SPECIAL_IDS = tuple(range(len(SPECIAL_TOKENS)))
+# Imported tokenizers put their own elsewhere: special_tokens.py reads them by role (pad, unk, cls, sep, mask).
 
 # In every member's model folder: how it was trained (train.py) or where it was imported from (imported.py).
 MEMBER_RECORD = "training.json"

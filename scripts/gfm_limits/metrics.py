@@ -20,6 +20,8 @@ Definitions follow the paper's analysis code (docs/paper-notes.md, Metrics), in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.spatial.distance import jensenshannon
 from scipy.special import entr
@@ -51,10 +53,10 @@ def cross_entropy_nats(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return -np.log(np.maximum(p, np.finfo(np.float32).tiny))
 
 
-def unigram_probs(tokens: np.ndarray, vocab_size: int, n_special: int, pseudo: float = 0.5) -> np.ndarray:
-    """Token frequencies of a corpus, add-`pseudo` smoothed, special ids 0..n_special-1 excluded: (V,)."""
+def unigram_probs(tokens: np.ndarray, vocab_size: int, special: Sequence[int], pseudo: float = 0.5) -> np.ndarray:
+    """Token frequencies of a corpus, add-`pseudo` smoothed, the special ids excluded: (V,)."""
     counts = np.bincount(tokens.ravel(), minlength=vocab_size).astype(np.float64) + pseudo
-    counts[:n_special] = 0.0
+    counts[np.asarray(special, dtype=np.int64)] = 0.0
     return counts / counts.sum()
 
 

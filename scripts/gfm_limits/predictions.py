@@ -25,7 +25,7 @@ import logging
 import numpy as np
 
 from gfm_limits.files import InputError, atomic_path
-from gfm_limits.tokenizer import load, special_ids
+from gfm_limits.special_tokens import read as read_special_tokens
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def make_eval_masks(tokens_path, tokenizer_path, out, *, n_sequences: int, mask_
     rng = np.random.default_rng(mask_seed)
     row_ids, draw_rank = draw_rows(len(held_out), n_sequences, rng)
     rows = np.asarray(held_out[row_ids])  # (N, T)
-    special = np.array(sorted(special_ids(load(tokenizer_path)).values()))
+    special = np.array(read_special_tokens(tokenizer_path).special)  # every special id, by role or flag
     eligible = ~np.isin(rows, special)
     predict = draw_mask(rows, eligible, mask_fraction, rng)
     fisher = draw_mask(rows, eligible, fisher_mask_fraction, rng)

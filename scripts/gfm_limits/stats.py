@@ -27,24 +27,25 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from gfm_limits import bootstrap as bs
-from gfm_limits import confidence, headline, metrics
+from gfm_limits import confidence, headline, metrics, special_tokens
 from gfm_limits import embeddings as emb
 from gfm_limits.files import atomic_path
 from gfm_limits.headline import CONTEXT_GAIN
 from gfm_limits.layout import (
     DYNAMICS_COLUMNS,
+    PIPELINE_SPECIAL_IDS,
     REPEAT_CI_COLUMNS,
     REPEAT_COLUMNS,
     REPEAT_DIFFERENCE,
     REPEAT_MEMBER_STATISTICS,
     REPEAT_PAIR_STATISTICS,
-    SPECIAL_TOKENS,
     TABLES,
 )
 
@@ -65,9 +66,11 @@ class StatsConfig:
     min_context_bits: float = 0.5
 
 
-def training_unigram(train_tokens: np.ndarray, vocab_size: int) -> np.ndarray:
-    """The no-context baseline: the smoothed unigram model of the training tokens, (V,)."""
-    return metrics.unigram_probs(train_tokens, vocab_size, len(SPECIAL_TOKENS))
+def training_unigram(train_tokens: np.ndarray, vocab_size: int,
+                     special: Sequence[int] = PIPELINE_SPECIAL_IDS) -> np.ndarray:
+    """The no-context baseline: the smoothed unigram model of the training tokens, (V,); the
+    special ids (special_tokens.SpecialTokens.special) get no mass."""
+    return metrics.unigram_probs(train_tokens, vocab_size, special)
 
 
 def _write(df: pd.DataFrame, path) -> None:
@@ -180,33 +183,35 @@ def beyond_tables(fishers_true: dict[int, str] | None, layers: dict[int, str] | 
     return {"fisher_true": true, "geometry": states}
 
 
-def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int) -> tuple[np.ndarray, pd.DataFrame]:
+def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int,
+                    special: Sequence[int] = PIPELINE_SPECIAL_IDS) -> tuple[np.ndarray, pd.DataFrame]:
     """Each non-special token type's band (0 = most frequent in training), -1 for specials, and
     the bands' rank ranges and training counts. Types are ranked by count (ties by id) and split
     into n_bands groups of (nearly) equal size."""
-    n_special = len(SPECIAL_TOKENS)
+    ordinary = np.setdiff1d(np.arange(vocab_size), np.asarray(special, dtype=np.int64))  # (V',) increasing
     counts = np.bincount(train_tokens.ravel(), minlength=vocab_size)[:vocab_size]
-    order = n_special + np.argsort(-counts[n_special:], kind="stable")  # ids, most frequent first
+    order = ordinary[np.argsort(-counts[ordinary], kind="stable")]  # ids, most frequent first
     band = np.full(vocab_size, -1)
     rows, rank = [], 0
     for b, ids in enumerate(np.array_split(order, n_bands)):
         band[ids] = b
         rows.append({"band": b, "rank_from": rank + 1, "rank_to": rank + len(ids),
                      "count_min": int(counts[ids].min()), "count_max": int(counts[ids].max()),
-                     "train_share": float(counts[ids].sum() / counts[n_special:].sum())})
+                     "train_share": float(counts[ids].sum() / counts[ordinary].sum())})
         rank += len(ids)
     return band, pd.DataFrame(rows)
 
 
 def bands_table(*, loaded: dict[int, dict], positions: dict[int, dict], pairs: dict[tuple[int, int], dict],
-                nn: dict[int, np.ndarray], train_tokens: np.ndarray, cfg: StatsConfig) -> pd.DataFrame:
+                nn: dict[int, np.ndarray], train_tokens: np.ndarray, cfg: StatsConfig,
+                special: Sequence[int] = PIPELINE_SPECIAL_IDS) -> pd.DataFrame:
     """The statistics of headline.appearing_in("bands") by the training-frequency band of the
     target token (output_tables' per-position values of members and pairs) or of the token itself
     (the top-k overlap, from embedding_tables' neighbours). Long format: band, statistic, seed_a,
     seed_b, value, items."""
     first = next(iter(loaded.values()))
     vocab_size = first["probs"].shape[1]
-    band_of, bands = frequency_bands(train_tokens, vocab_size, cfg.frequency_bands)
+    band_of, bands = frequency_bands(train_tokens, vocab_size, cfg.frequency_bands, special)
     target_band = band_of[first["targets"]]  # (M,)
     at = headline.Settings(cfg.summary_k, cfg.summary_top_p)
     shown = headline.appearing_in("bands")
@@ -340,12 +345,14 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
                     out: dict[str, str], replicates_out: str, cfg: StatsConfig,
                     condition: str, fishers_true: dict[int, str] | None = None,
                     fisher_true_rows: dict[int, str] | None = None,
-                    layers: dict[int, str] | None = None) -> dict[str, pd.DataFrame]:
+                    layers: dict[int, str] | None = None, tokenizer: str | None = None) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
     replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
     but masks (the held-out rows and masked positions every member was evaluated on),
     train_tokens and the outputs are by seed; without the true Fisher or the layer states
-    (beyond_tables) their tables are written empty."""
+    (beyond_tables) their tables are written empty. tokenizer: the condition's tokenizer JSON, whose
+    special ids (special_tokens.read) the unigram model and the frequency bands leave out; without
+    it, this pipeline's own ids 0..4."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
@@ -356,7 +363,8 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     if cfg.summary_k >= vocab_size - 1:  # usable_k would leave it out
         raise ValueError(f"stats.summary_k ({cfg.summary_k}) needs a vocabulary of more than k + 1 tokens; "
                          f"this one has {vocab_size}")
-    unigram = training_unigram(tokens, vocab_size)
+    special = PIPELINE_SPECIAL_IDS if tokenizer is None else special_tokens.read(tokenizer).special
+    unigram = training_unigram(tokens, vocab_size, special)
     tables, positions, pairs = output_tables(loaded, unigram, top_ps=cfg.top_p, summary_top_p=cfg.summary_top_p)
     tables["sorted_probs"] = sorted_probs_table(loaded)
     emb_pairs, tables["topk"], nn = embedding_tables(mats, cfg.top_k)
@@ -367,7 +375,7 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
                                debiased_cka_rows(mats, loaded)], ignore_index=True)
     tables |= beyond_tables(fishers_true, layers)
     tables["bands"] = bands_table(loaded=loaded, positions=positions, pairs=pairs, nn=nn, train_tokens=tokens,
-                                  cfg=cfg)
+                                  cfg=cfg, special=special)
     repeat = repeat_flags(masks)
     tables["repeats"] = repeats_table(positions, pairs, repeat)
     rows = headline.fisher_rows([fisher_rows[s] for s in seeds])

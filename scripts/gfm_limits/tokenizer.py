@@ -17,7 +17,9 @@ sequence).
 Encoding packs each corpus into rows of exactly `seq_len` tokens:
 [CLS] t1 ... t_{seq_len-2} [SEP], the token stream running across documents
 with [SEP] between them, so no position is padding and every condition
-trains on the same number of tokens per step.
+trains on the same number of tokens per step. [CLS] and [SEP] are roles
+(special_tokens.py): an imported tokenizer's own tokens fill them (the
+Nucleotide Transformer's <cls> and, lacking a separator, <eos>).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gfm_limits import special_tokens
 from gfm_limits.files import InputError, atomic_path
 from gfm_limits.layout import SPECIAL_TOKENS
 
@@ -73,17 +76,24 @@ def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int
 
 def build_kmer(out: str | os.PathLike, k: int = 6):
     """The Nucleotide Transformer k-mer tokenizer: specials, all 4^k k-mers, single bases."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-
     kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
     vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *kmers, *"ACGTN"])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok = kmer_tokenizer(vocab, k, "[UNK]")
+    _save(tok, out)
+    return tok
+
+
+def kmer_tokenizer(vocab: dict[str, int], k: int, unk: str):
+    """Greedy non-overlapping k-mers with single-base fallback over `vocab` (token -> id), as
+    the Nucleotide Transformer's EsmTokenizer splits a sequence: the regex [ACGT]{k}|. left to right."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel(vocab, unk_token=unk))
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.WhitespaceSplit(),
         pre_tokenizers.Split(Regex(f"[ACGT]{{{k}}}|."), behavior="isolated"),
     ])
     tok.decoder = decoders.Fuse()
-    _save(tok, out)
     return tok
 
 
@@ -99,15 +109,9 @@ def load(path: str | os.PathLike):
     return Tokenizer.from_file(str(path))
 
 
-def special_ids(tok) -> dict[str, int]:
-    """Ids of the special tokens, keyed by their names ("[PAD]", ...)."""
-    return {name: tok.token_to_id(name) for name in SPECIAL_TOKENS}
-
-
-def encode_lines(corpus: str | os.PathLike, tok, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """One token stream for the corpus, documents separated by [SEP]: (N,) int64; and the
-    number of tokens of each document (D,), [SEP] excluded."""
-    sep = tok.token_to_id("[SEP]")
+def encode_lines(corpus: str | os.PathLike, tok, sep: int, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """One token stream for the corpus, documents separated by the sep token (id `sep`): (N,)
+    int64; and the number of tokens of each document (D,), the separators excluded."""
     pieces: list[np.ndarray] = []
     with open(corpus, encoding="utf-8") as handle:
         lines = [line.rstrip("\n") for line in handle]
@@ -135,13 +139,16 @@ def encode_corpus(corpus: str | os.PathLike, tokenizer: str | os.PathLike, out: 
     tok = load(tokenizer)
     if tok.get_vocab_size() > np.iinfo(np.uint16).max:
         raise InputError(f"{tokenizer}: vocabulary of {tok.get_vocab_size()} does not fit uint16 token arrays")
-    stream, lengths = encode_lines(corpus, tok)
-    ids = special_ids(tok)
-    rows = pack_rows(stream, seq_len, ids["[CLS]"], ids["[SEP]"])
+    ids = special_tokens.read(tokenizer)  # by role: imported tokenizers put them elsewhere
+    stream, lengths = encode_lines(corpus, tok, ids.sep)
+    rows = pack_rows(stream, seq_len, ids.cls, ids.sep)
     if len(rows) == 0:
         raise InputError(f"{corpus}: {len(stream)} tokens, fewer than one row of {seq_len}")
-    unk = int((rows == ids["[UNK]"]).sum())
+    unk = int((rows == ids.unk).sum())
     log.info("%s: %d tokens -> %d rows of %d (%d [UNK])", corpus, len(stream), len(rows), seq_len, unk)
+    if unk > 0.1 * rows.size:  # an imported tokenizer that expects other input (DNABERT: spaced k-mers)
+        log.warning("%s: %.0f%% of the tokens are unknown to %s; does the corpus match the tokenizer's input?",
+                    corpus, 100 * unk / rows.size, tokenizer)
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, rows)

@@ -39,13 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
-from gfm_limits.files import atomic_path, sha256sum
+from gfm_limits import special_tokens
+from gfm_limits.files import InputError, atomic_path, sha256sum
 from gfm_limits.gpu import BusySampler
 from gfm_limits.layout import MEMBER_RECORD
 from gfm_limits.model import ModelConfig, autocast, build_model, save_pretrained
 from gfm_limits.model import device as default_device
 from gfm_limits.provenance import package_versions
-from gfm_limits.tokenizer import SPECIAL_TOKENS, load, special_ids
+from gfm_limits.tokenizer import load
 from gfm_limits.training_state import TrainingState
 
 log = logging.getLogger(__name__)
@@ -182,8 +183,8 @@ class Stepper:
     not the result.
     """
 
-    def __init__(self, model, cfg: TrainConfig, *, steps: int, vocab_size: int, special_ids_: dict, device,
-                 seq_len: int):
+    def __init__(self, model, cfg: TrainConfig, *, steps: int, vocab_size: int,
+                 specials: special_tokens.SpecialTokens, device, seq_len: int):
         import torch
         from transformers import get_cosine_schedule_with_warmup
 
@@ -194,8 +195,11 @@ class Stepper:
                                            eps=cfg.adam_eps, weight_decay=cfg.weight_decay, fused=cuda or None)
         self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, round(cfg.warmup_fraction * steps), steps)
         self.generator = torch.Generator(device=device).manual_seed(cfg.seed)
-        self.special = torch.tensor(sorted(special_ids_.values()), device=device)
-        self.mask_id, self.n_special, self.vocab_size = special_ids_["[MASK]"], len(SPECIAL_TOKENS), vocab_size
+        if not specials.leading():  # the 10% random replacements draw from one contiguous range
+            raise InputError(f"training needs the special tokens at ids 0..{len(specials.special) - 1}, "
+                             f"as this pipeline's tokenizers put them; got {specials.special}")
+        self.special = torch.tensor(specials.special, device=device)
+        self.mask_id, self.n_special, self.vocab_size = specials.mask, len(specials.special), vocab_size
         self.k = capacity(cfg.batch_size // cfg.grad_accum * seq_len, cfg.mask_prob)
         self.autocast = autocast(device)
         self.dropped = torch.zeros((), dtype=torch.long, device=device)
@@ -355,13 +359,13 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
     set_deterministic(cfg.deterministic)
     rows = np.load(tokens_path)  # (R, T) uint16
     tok = load(tokenizer_path)
-    ids = special_ids(tok)
+    ids = special_tokens.read(tokenizer_path)
     device = default_device()
     stats = json.loads(Path(token_stats).read_text()) if token_stats is not None else None
     steps = n_steps(cfg, rows.shape[1], token_budget(cfg, stats))
     order = batch_order(len(rows), cfg.batch_size, steps, cfg.data_seed)
-    model = build_model(model_cfg, tok.get_vocab_size(), ids["[PAD]"], cfg.seed).to(device)
-    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), special_ids_=ids, device=device,
+    model = build_model(model_cfg, tok.get_vocab_size(), ids.pad, cfg.seed).to(device)
+    stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), specials=ids, device=device,
                       seq_len=rows.shape[1])
 
     step_tokens = cfg.batch_size * rows.shape[1]
@@ -376,7 +380,7 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
     if snapshots_out is not None:
         describe = {"seed": cfg.seed, "steps": steps, **digests, "model": asdict(model_cfg), "train": asdict(cfg)}
         snapshots = Snapshots(_staging(snapshots_out, snapshots_staging), snapshot_steps(steps, cfg.snapshots),
-                              ids["[PAD]"], tokenizer_path, describe)
+                              ids.pad, tokenizer_path, describe)
         snapshots.start(first)
     start = time.perf_counter()
     with BusySampler(device) as busy, (training_state or contextlib.nullcontext()):
@@ -395,7 +399,7 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
     if summary["masked_dropped"]:
         log.warning("%d masked positions did not fit the fixed capacity and were left out of the loss",
                     summary["masked_dropped"])
-    _save(model, pad_id=ids["[PAD]"], tokenizer_path=tokenizer_path, out_dir=out_dir, curve_path=curve_path,
+    _save(model, pad_id=ids.pad, tokenizer_path=tokenizer_path, out_dir=out_dir, curve_path=curve_path,
           curve=curve, summary=summary)
     if snapshots is not None:
         snapshots.publish(snapshots_out)
