@@ -31,8 +31,10 @@ SUMMARY = pd.DataFrame({"condition": ["text_bpe", "dna_bpe", "dna_kmer"], "membe
                         "uses_context": [True, True, False],
                         "context_gain_bits_mean": [2.5, 0.75, 0.125], "context_gain_bits_ci_low": [2.0, 0.5, -0.25],
                         "context_gain_bits_ci_high": [3.0, 1.0, 0.5],
-                        "cross_entropy_bits_mean": [7.0, 9.25, 11.0], "unigram_cross_entropy_bits_mean": [9.5, 10.0, 11.125],
-                        "ce_minus_best_baseline_bits": [1.5, 0.25, -0.5], "ce_minus_best_baseline_bits_ci_low": [1.0, 0.0, -1.0],
+                        "cross_entropy_bits_mean": [7.0, 9.25, 11.0],
+                        "unigram_cross_entropy_bits_mean": [9.5, 10.0, 11.125],
+                        "ce_minus_best_baseline_bits": [1.5, 0.25, -0.5],
+                        "ce_minus_best_baseline_bits_ci_low": [1.0, 0.0, -1.0],
                         "ce_minus_best_baseline_bits_ci_high": [2.0, 0.5, 0.0],
                         "best_baseline": ["token markov3", "char markov5", "char xz"]})
 

@@ -87,7 +87,8 @@ def context_html(summary: pd.DataFrame) -> str:
             f"<td class=\"num\">{r.unigram_cross_entropy_bits_mean:.2f}</td>"
             f"<td class=\"num\"><b>{_number(r.context_gain_bits_mean)}</b> [{_number(r.context_gain_bits_ci_low)}, "
             f"{_number(r.context_gain_bits_ci_high)}]</td>"
-            f"<td class=\"num\">{_number(r.ce_minus_best_baseline_bits)} [{_number(r.ce_minus_best_baseline_bits_ci_low)}, "
+            f"<td class=\"num\">{_number(r.ce_minus_best_baseline_bits)} "
+            f"[{_number(r.ce_minus_best_baseline_bits_ci_low)}, "
             f"{_number(r.ce_minus_best_baseline_bits_ci_high)}]<br><small>{html.escape(str(r.best_baseline))}</small></td>"
             f"<td>{uses}</td></tr>")
     return f"<table>{head}{''.join(body)}</table>"
