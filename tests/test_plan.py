@@ -100,7 +100,7 @@ def test_the_source_settings_of_fetch_and_corpus(default):
 
 
 def test_controls_share_the_tokens_of_their_paper_condition(controls):
-    assert len(controls.conditions) == 7 and controls.trained == tuple(controls.conditions)
+    assert len(controls.conditions) == 9 and controls.trained == tuple(controls.conditions)
     assert controls.conditions["dna_bpe_untied"].tokens == "dna_bpe"
     assert controls.conditions["text_bpe_nolayers"].tokens == "text_bpe"
     assert controls.tokenized == tuple(PAPER)  # the controls are encoded once, as their paper condition
@@ -111,8 +111,13 @@ def test_controls_share_the_tokens_of_their_paper_condition(controls):
     assert controls.model("dna_bpe_nolayers")["num_layers"] == 0 and controls.model("dna_bpe")["num_layers"] == 2
     assert controls.model("text_bpe_untied")["tie_embeddings"] is False
     assert controls.comparisons == (("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
-                                    ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers"))
-    assert len(controls.members) == 21 and len(controls.curves) == 21
+                                    ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers"),
+                                    ("dna_bpe_embedlr", "text_bpe_embedlr"))  # a train change is a model of its own
+    assert len(controls.members) == 27 and len(controls.curves) == 27
+    assert controls.train("dna_bpe_embedlr")["embedding_lr_scale"] == 0.1
+    assert controls.train("dna_bpe")["embedding_lr_scale"] == 1.0
+    assert controls.train("dna_bpe_embedlr")["lr"] == controls.train("dna_bpe")["lr"]  # only the scale changes
+    assert controls.conditions["dna_bpe_embedlr"].tokens == "dna_bpe"
 
 
 def test_imported_models_are_members_numbered_from_one_with_their_own_tokenizer(imported):
@@ -153,4 +158,5 @@ def test_looks_give_each_condition_its_data_and_its_model_variant(controls, impo
     assert looks["dna_bpe"] == ["dna_bpe", ""] and looks["dna_kmer"] == ["dna_kmer", ""]
     assert looks["dna_bpe_untied"] == ["dna_bpe", "tie_embeddings=False"]
     assert looks["text_bpe_nolayers"] == ["text_bpe", "num_layers=0"]
+    assert looks["dna_bpe_embedlr"] == ["dna_bpe", "embedding_lr_scale=0.1"]
     assert imported.looks["dna_paper"] == ["dna_paper", "imported"] and imported.looks["dna_bpe"] == ["dna_bpe", ""]

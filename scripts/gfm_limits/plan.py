@@ -57,6 +57,11 @@ def condition_model(config: dict, condition: str) -> dict:
     return {**config["model"], **config["conditions"][condition].get("model", {})}
 
 
+def condition_train(config: dict, condition: str) -> dict:
+    """The train keys of one condition: the top-level `train` with the condition's own changes."""
+    return {**config["train"], **config["conditions"][condition].get("train", {})}
+
+
 def imported(config: dict, condition: str) -> bool:
     """Whether the condition analyses imported models (trained elsewhere) instead of training."""
     return "imported" in config["conditions"][condition]
@@ -82,18 +87,21 @@ def token_condition(config: dict, condition: str) -> str:
 
 def model_variant(config: dict, condition: str) -> str:
     """The condition's model variant, for figures: "imported", or its changes to the top-level
-    `model` as "key=value" joined by ", " ("" when it has none)."""
+    `model` and `train` as "key=value" joined by ", " ("" when it has none)."""
     if imported(config, condition):
         return "imported"
-    own = config["conditions"][condition].get("model", {})
-    return ", ".join(f"{key}={value}" for key, value in sorted(own.items()) if config["model"].get(key) != value)
+    entry = config["conditions"][condition]
+    changes = [(key, value) for section in ("model", "train") for key, value in sorted(entry.get(section, {}).items())
+               if config[section].get(key) != value]
+    return ", ".join(f"{key}={value}" for key, value in changes)
 
 
 def comparisons(config: dict) -> list[tuple[str, str]]:
-    """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
+    """(DNA condition, text condition) pairs whose models are the same (equal `model` and `train` keys):
     the comparisons behind the paper's findings."""
     kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
-    model = {name: ("imported",) if imported(config, name) else condition_model(config, name)
+    model = {name: ("imported",) if imported(config, name) else (condition_model(config, name),
+                                                                   condition_train(config, name))
              for name in config["conditions"]}  # imported models compare with each other
     return [(d, t) for d in config["conditions"] for t in config["conditions"]
             if kinds[d] == "dna" and kinds[t] == "text" and model[d] == model[t]]
@@ -115,6 +123,7 @@ class Condition:
     seeds: tuple[int, ...]  # the members: `seeds`, or 1..n for n imported models
     tokens: str  # the condition whose tokenizer and token arrays this one uses (itself, or its paper condition)
     model: dict  # the model keys: the top-level `model` with this condition's changes
+    train: dict  # the train keys: the top-level `train` with this condition's changes
     variant: str = ""  # the model variant: its changes to the top-level `model` ("tie_embeddings=False"), "" none
 
     @property
@@ -136,7 +145,8 @@ class Plan:
                 name=name, source=entry["source"], kind=source_kind(config["sources"][entry["source"]]),
                 tokenizer=entry.get("tokenizer"), imported=tuple(entry.get("imported", ())),
                 seeds=tuple(condition_seeds(config, name)), tokens=token_condition(config, name),
-                model=condition_model(config, name), variant=model_variant(config, name))
+                model=condition_model(config, name), train=condition_train(config, name),
+                variant=model_variant(config, name))
         return cls(conditions=conditions, sources=dict(config["sources"]),
                    comparisons=tuple(comparisons(config)))
 
@@ -193,6 +203,10 @@ class Plan:
     def model(self, condition: str) -> dict:
         """The model keys of a condition, as model.ModelConfig takes them."""
         return dict(self.conditions[condition].model)
+
+    def train(self, condition: str) -> dict:
+        """The train keys of a condition, as train.TrainConfig takes them (but the seed)."""
+        return dict(self.conditions[condition].train)
 
     def tokenizer_kind(self, condition: str) -> str | None:
         return self.conditions[condition].tokenizer
