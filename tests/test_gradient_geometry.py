@@ -164,3 +164,16 @@ def test_gradient_grams_against_numpy_svd_of_the_loop_gradients():
     assert np.all(out["row_mass_input"][[0, 1, 2, 3]] == 0)  # no row holds [PAD], [UNK], [CLS], [SEP]
     assert out["row_mass_input"][4] > 0  # [MASK] is an input of every row
     assert word_total.sum() > 0
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_the_groups_cover_every_parameter_but_the_embedding_norm_and_the_output_bias(tied):
+    import torch
+
+    model, rows, mask = _tiny(tied)
+    out = gg.gradient_grams(model, rows, mask, 4, 4, torch.device("cpu"))
+    total = sum(p.numel() for p in model.parameters())
+    v, h = model.word.weight.shape
+    second_use = v * h if tied else 0  # the tied matrix counted once per use
+    assert int(out["n_params"].sum()) == total + second_use - 2 * h - v
+    assert out["gram"].shape == (len(out["groups"]), len(rows), len(rows))
