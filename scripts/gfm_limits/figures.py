@@ -454,9 +454,7 @@ GRADIENT_TITLES = {"effective_rank": "Effective rank of the per-example gradient
 def plot_gradient_geometry(tables, axes, styles=None) -> None:
     """One panel per statistic of gradient_geometry.STATISTICS: per parameter group (x, in model
     order) and condition (its colour, dodged), every member a small point and the mean over
-    members with its interval (gradient_geometry.tsv); log y."""
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
-
+    members with its interval (gradient_geometry.tsv)."""
     from gfm_limits.gradient_geometry import STATISTICS, _group_order
 
     styles = _styles(tables, styles)
@@ -477,9 +475,7 @@ def plot_gradient_geometry(tables, axes, styles=None) -> None:
                               (mean["ci_high"] - mean["estimate"]).to_numpy()[order]],
                         marker="D", ms=5, color=style.colour, ls=style.line, lw=1, capsize=2, label=style.label)
         ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
-        ax.set(yscale="log", ylabel=statistic.replace("_", " "), title=GRADIENT_TITLES[statistic])
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set(ylabel=f"{statistic.replace('_', ' ')} (1 to the rows)", title=GRADIENT_TITLES[statistic])
         if not groups:
             ax.text(0.5, 0.5, "no gradient geometry", transform=ax.transAxes, ha="center")
     _legend_outside(axes[-1])
