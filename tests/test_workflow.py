@@ -260,10 +260,11 @@ def test_unknown_config_key_is_named(tmp_path):
     assert "unknown key 'trian'; did you mean 'train'?" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("names, sources, conditions, tokenized, released", [
-    (["paper.yaml"], 2, 7, 3, 0), (["paper_v2.yaml"], 4, 9, 5, 0), (["paper.yaml", "released.yaml"], 2, 7, 3, 3)])
+@pytest.mark.parametrize("names, sources, conditions, tokenized, released, kmer", [
+    (["paper.yaml"], 2, 7, 3, 0, 1), (["paper_v2.yaml"], 4, 9, 5, 0, 3),
+    (["paper.yaml", "released.yaml"], 2, 7, 3, 3, 1)])
 def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, tokenized,
-                                                              released):
+                                                              released, kmer):
     """config/paper.yaml (and v2, and the paper's released models beside paper.yaml): every
     condition x 5 members and the analysis, planned without any network access (the sources are
     https URLs; a dry run fetches nothing)."""
@@ -280,7 +281,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
                 "train": 5 * conditions, "eval_masks": every,
                 "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1,
                 "scorecard": 1, "figures": 1, "provenance": 1, "all": 1,
-                "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
+                "dynamics": conditions, "dynamics_table": 1,  # imported (released) models have no snapshots
+                "rc_consistency": 5 * kmer, "rc_symmetry": kmer}  # the k-mer conditions trained here
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
     assert job_counts(out) == expected

@@ -26,7 +26,8 @@ REPEAT_CI_COLUMNS = ("region", "statistic", "estimate", "ci_low", "ci_high", "n_
 REPEAT_DIFFERENCE = "repeat - non-repeat"
 
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
-           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry", "repeats")
+           "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry", "repeats",
+           "rc_symmetry")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").
@@ -58,6 +59,7 @@ REPORT_ITEMS = {
     "cka": (4, "Representations", "CKA between members"),
     "geometry": (4, "Representations", "Hidden-state geometry by layer"),
     "repeats": (4, "Repeats", "Repeats against the rest"),
+    "rc_symmetry": (4, "Reverse-complement symmetry", "Predictions and embeddings of a sequence and its RC"),
     "provenance": (5, "What produced these results", "Provenance table"),
 }
 

@@ -69,15 +69,43 @@ def condition_seeds(config: dict, condition: str) -> list[int]:
     return list(config["seeds"])
 
 
+def kmer_k(config: dict, condition: str) -> int | None:
+    """The k of a k-mer condition: its own `kmer_k`, else `tokenizer.kmer_k`; None for the others."""
+    own = config["conditions"][condition]
+    if own.get("tokenizer") != "kmer":
+        return None
+    return own.get("kmer_k", config["tokenizer"]["kmer_k"])
+
+
+def condition_train(config: dict, condition: str) -> dict:
+    """The condition's changes to the top-level `train` keys that take effect: its own `train:`,
+    with reverse_complement_augmentation on for k-mer conditions only (the global key included)."""
+    own = dict(config["conditions"][condition].get("train", {}))
+    if kmer_k(config, condition) is None:
+        own.pop("reverse_complement_augmentation", None)
+    return own
+
+
+def rc_augmented(config: dict, condition: str) -> bool:
+    """Whether the condition's members train on reverse-complement augmented rows (k-mers only)."""
+    if kmer_k(config, condition) is None:
+        return False
+    return bool(condition_train(config, condition).get("reverse_complement_augmentation",
+                                                       config["train"].get("reverse_complement_augmentation", False)))
+
+
 def token_condition(config: dict, condition: str) -> str:
     """The condition whose tokenizer and token arrays this one uses: the first condition with
-    the same source and tokenizer (controls that change only the model share them, so they see
-    the very same tokens and are not re-encoded); itself for imported models."""
+    the same source, tokenizer and k (controls that change only the model or the training share
+    them, so they see the very same tokens and are not re-encoded); itself for imported models."""
     if imported(config, condition):
         return condition
-    own = config["conditions"][condition]
-    return next(name for name, c in config["conditions"].items()
-                if not imported(config, name) and (c["source"], c["tokenizer"]) == (own["source"], own["tokenizer"]))
+
+    def key(name):
+        c = config["conditions"][name]
+        return c["source"], c["tokenizer"], kmer_k(config, name)
+
+    return next(name for name in config["conditions"] if not imported(config, name) and key(name) == key(condition))
 
 
 def model_variant(config: dict, condition: str) -> str:
@@ -86,14 +114,18 @@ def model_variant(config: dict, condition: str) -> str:
     if imported(config, condition):
         return "imported"
     own = config["conditions"][condition].get("model", {})
-    return ", ".join(f"{key}={value}" for key, value in sorted(own.items()) if config["model"].get(key) != value)
+    changes = [f"{key}={value}" for key, value in sorted(own.items()) if config["model"].get(key) != value]
+    trained = condition_train(config, condition)
+    changes += [f"{key}={value}" for key, value in sorted(trained.items()) if config["train"].get(key) != value]
+    return ", ".join(changes)
 
 
 def comparisons(config: dict) -> list[tuple[str, str]]:
     """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
     the comparisons behind the paper's findings."""
     kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
-    model = {name: ("imported",) if imported(config, name) else condition_model(config, name)
+    model = {name: ("imported",) if imported(config, name) else (condition_model(config, name),
+                                                                    rc_augmented(config, name))
              for name in config["conditions"]}  # imported models compare with each other
     return [(d, t) for d in config["conditions"] for t in config["conditions"]
             if kinds[d] == "dna" and kinds[t] == "text" and model[d] == model[t]]
@@ -116,6 +148,9 @@ class Condition:
     tokens: str  # the condition whose tokenizer and token arrays this one uses (itself, or its paper condition)
     model: dict  # the model keys: the top-level `model` with this condition's changes
     variant: str = ""  # the model variant: its changes to the top-level `model` ("tie_embeddings=False"), "" none
+    kmer_k: int | None = None  # the k of a k-mer condition; None for the others
+    train: dict | None = None  # its changes to the top-level `train` keys (condition_train)
+    rc_augmented: bool = False  # trained on reverse-complement augmented rows
 
     @property
     def trained(self) -> bool:
@@ -136,7 +171,9 @@ class Plan:
                 name=name, source=entry["source"], kind=source_kind(config["sources"][entry["source"]]),
                 tokenizer=entry.get("tokenizer"), imported=tuple(entry.get("imported", ())),
                 seeds=tuple(condition_seeds(config, name)), tokens=token_condition(config, name),
-                model=condition_model(config, name), variant=model_variant(config, name))
+                model=condition_model(config, name), variant=model_variant(config, name),
+                kmer_k=kmer_k(config, name), train=condition_train(config, name),
+                rc_augmented=rc_augmented(config, name))
         return cls(conditions=conditions, sources=dict(config["sources"]),
                    comparisons=tuple(comparisons(config)))
 
@@ -196,6 +233,28 @@ class Plan:
 
     def tokenizer_kind(self, condition: str) -> str | None:
         return self.conditions[condition].tokenizer
+
+    def tokenizer_settings(self, condition: str, tokenizer: dict) -> dict:
+        """The `tokenizer` keys for a condition's tokenizer job: kmer_k its own (kmer_k())."""
+        k = self.conditions[condition].kmer_k
+        return {**tokenizer, **({} if k is None else {"kmer_k": k})}
+
+    def train_settings(self, condition: str, train: dict) -> dict:
+        """The `train` keys of a condition's members (train.TrainConfig's fields): the top-level
+        ones with the condition's changes, reverse_complement_augmentation as rc_augmented, and
+        the k of its k-mers (6 for the others, unused)."""
+        c = self.conditions[condition]
+        return {**train, **(c.train or {}), "reverse_complement_augmentation": c.rc_augmented,
+                "kmer_k": c.kmer_k or 6}
+
+    @property
+    def rc_conditions(self) -> tuple[str, ...]:
+        """The k-mer conditions trained here: those with reverse-complement statistics."""
+        return tuple(name for name, c in self.conditions.items() if c.trained and c.kmer_k is not None)
+
+    @property
+    def rc_tables(self) -> list[str]:
+        return [STATS_TABLE.format(condition=c, table="rc_symmetry") for c in self.rc_conditions]
 
     def imported_folders(self, condition: str) -> list[str]:
         return list(self.conditions[condition].imported)
