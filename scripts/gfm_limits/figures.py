@@ -581,13 +581,14 @@ def plot_rc_symmetry(rc_tables: dict[str, str], conditions: list[str], axes, sty
                 ax.text(0.02, y, "no reverse complement (text or BPE)", transform=ax.get_yaxis_transform(),
                         va="center", fontsize=7, color="0.45")
                 continue
-            df, colour = frames[condition], styles[condition].colour
+            df, colour, line = frames[condition], styles[condition].colour, styles[condition].line
             for name, marker, col in ((model, "o", colour), (chance, "x", "0.45")):
                 rows = df[df["statistic"] == name]
                 members, mean = rows[rows["seed"] != "mean"], rows[rows["seed"] == "mean"].iloc[0]
                 offset = 0.12 if name == chance else -0.12
                 ax.scatter(members["estimate"], [y + offset] * len(members), marker=marker, color=col, s=18)
-                ax.hlines(y + offset, mean["ci_low"], mean["ci_high"], color=col, lw=2)
+                ax.hlines(y + offset, mean["ci_low"], mean["ci_high"], color=col, lw=2,
+                          linestyles=line if name == model else "-")
         ax.set_yticks(range(len(conditions)), conditions, fontsize=7)
         ax.set_ylim(len(conditions) - 0.5, -0.5)
         ax.set(xlabel=unit, title=title)
