@@ -66,8 +66,9 @@ rule rc_consistency:
         "results/benchmarks/rc_consistency/{condition}/seed{seed}.tsv"
     wildcard_constraints:
         condition=alternatives(PLAN.rc_conditions),
+    # torch and scipy, as the dynamics rule
     conda:
-        "../envs/extract.yaml"
+        "../envs/dynamics.yaml"
     threads: 1
     resources:
         gpu=1,

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 from gfm_limits.devices import gpu_slot
-from gfm_limits.reverse_complement import rc_member
+from gfm_limits.rc_predictions import rc_member
 
 p = snakemake.params
 with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)

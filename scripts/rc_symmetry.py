@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 from gfm_limits.confidence import condition_seed
-from gfm_limits.reverse_complement import write_rc_table
+from gfm_limits.rc_symmetry import write_rc_table
 
 i, p = snakemake.input, snakemake.params
 write_rc_table(dict(zip(p.seeds, i.consistency)), dict(zip(p.seeds, i.embeddings)), i.tokenizer, snakemake.output[0],

@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import jensenshannon
 
+from gfm_limits import rc_predictions
+from gfm_limits import rc_symmetry as sym
 from gfm_limits import reverse_complement as rc
 from gfm_limits import tokenizer as tk
 from gfm_limits.train import rc_augment
@@ -65,12 +67,12 @@ def test_js_distance_against_a_loop_over_scipy():
     p, q = rng.dirichlet(np.ones(7), size=5), rng.dirichlet(np.ones(7), size=5)
     sigma = rc.derangement(5, rng)
     assert not np.any(sigma == np.arange(5)) and sorted(sigma) == list(range(5))
-    found = rc.consistency(p, q, sigma)
+    found = sym.consistency(p, q, sigma)
     for i in range(5):
         assert found["js_distance"][i] == pytest.approx(jensenshannon(p[i], q[i], base=2))
         assert found["js_distance_shuffled"][i] == pytest.approx(jensenshannon(p[i], q[sigma[i]], base=2))
         assert found["agreement"][i] == float(p[i].argmax() == q[i].argmax())
-    assert np.allclose(rc.consistency(p, p, sigma)["js_distance"], 0)
+    assert np.allclose(sym.consistency(p, p, sigma)["js_distance"], 0)
 
 
 def symmetric_predictor(perm: np.ndarray, seed: int = 0):
@@ -111,7 +113,7 @@ def test_a_symmetric_predictor_gives_js_zero_and_agreement_one(kmer3):
 
     p = probs(rows, mask)
     q = probs(rc.rc_rows(rows, perm), rc.mirror_mask(mask))[rc.mirrored_order(mask)][:, perm]
-    found = rc.consistency(p, q, rc.derangement(len(p), rng))
+    found = sym.consistency(p, q, rc.derangement(len(p), rng))
     assert np.allclose(found["js_distance"], 0, atol=1e-6) and found["agreement"].mean() == 1.0
     assert found["js_distance_shuffled"].mean() > 0.1  # chance is not symmetric
     # without the symmetrisation (f alone) the same pipeline sees asymmetry
@@ -120,7 +122,7 @@ def test_a_symmetric_predictor_gives_js_zero_and_agreement_one(kmer3):
     p0 = plain(np.where(mask, vocab["[MASK]"], rows))[mask]
     q0 = plain(np.where(rc.mirror_mask(mask), vocab["[MASK]"], rc.rc_rows(rows, perm)))[rc.mirror_mask(mask)]
     q0 = q0[rc.mirrored_order(mask)][:, perm]
-    assert rc.consistency(p0, q0, rc.derangement(len(p0), rng))["js_distance"].mean() > 0.1
+    assert sym.consistency(p0, q0, rc.derangement(len(p0), rng))["js_distance"].mean() > 0.1
 
 
 def test_nearest_neighbour_is_the_rc_in_hand_made_embeddings(kmer3):
@@ -129,7 +131,7 @@ def test_nearest_neighbour_is_the_rc_in_hand_made_embeddings(kmer3):
     emb = rng.normal(size=(len(perm), 64))
     emb = emb + emb[perm]  # each k-mer and its RC the same vector ...
     emb = emb + 0.05 * rng.normal(size=emb.shape)  # ... nearly the same vector
-    found = rc.embedding_rc(emb, perm, kmer)
+    found = sym.embedding_rc(emb, perm, kmer)
     n = 4 ** 3
     assert found["nn_is_rc"] == 1.0 and found["nn_is_rc_chance"] == pytest.approx(1 / (n - 1))
     assert found["kmers"] == n  # an odd k has no palindromes
@@ -144,7 +146,7 @@ def test_palindromes_are_left_out_as_queries():
                                          "AG", "CT", "GA", "TC", "CC", "GG"])}
     perm, kmer = rc.token_permutation(vocab, 2)
     emb = np.random.default_rng(0).normal(size=(len(perm), 8))
-    assert rc.embedding_rc(emb, perm, kmer)["kmers"] == 16 - 4  # AT, TA, CG, GC are their own RC
+    assert sym.embedding_rc(emb, perm, kmer)["kmers"] == 16 - 4  # AT, TA, CG, GC are their own RC
 
 
 def test_rc_table_intervals_cover_members(kmer3, tmp_path):
@@ -159,14 +161,14 @@ def test_rc_table_intervals_cover_members(kmer3, tmp_path):
         np.savez(tmp_path / f"c{seed}.npz", row_of=np.repeat(np.arange(20), 2), rows_total=25, **values)
         np.save(tmp_path / f"e{seed}.npy", rng.normal(size=(len(perm), 16)))
         cons[seed], embs[seed] = tmp_path / f"c{seed}.npz", tmp_path / f"e{seed}.npy"
-    df = rc.rc_table(cons, embs, path, k=3, n_boot=200, level=0.95, seed=0)
+    df = sym.rc_table(cons, embs, path, k=3, n_boot=200, level=0.95, seed=0)
     mean = df[df["seed"] == "mean"].set_index("statistic")
     assert set(mean.index) >= {"js_distance", "js_distance_shuffled", "js_distance_gap", "nn_is_rc"}
     assert (mean["ci_low"] <= mean["estimate"]).all() and (mean["estimate"] <= mean["ci_high"]).all()
     assert mean.loc["js_distance_gap", "ci_low"] > 0 and (mean["rows_used"] == 20).all()
     per = df[(df["seed"] != "mean") & (df["statistic"] == "js_distance")]["estimate"]
     assert mean.loc["js_distance", "estimate"] == pytest.approx(per.mean())
-    assert isinstance(df, pd.DataFrame) and list(df.columns) == list(rc.RC_COLUMNS)
+    assert isinstance(df, pd.DataFrame) and list(df.columns) == list(sym.RC_COLUMNS)
 
 
 def test_augmentation_flips_about_half_the_rows_the_same_way_every_time(kmer3):
@@ -201,7 +203,7 @@ def test_rc_member_against_a_direct_computation_with_hf(kmer3, tmp_path):
     np.save(tmp_path / "tokens.npy", rows)
     make_eval_masks(tmp_path / "tokens.npy", path, tmp_path / "masks.npz", n_sequences=9, mask_fraction=0.2,
                     fisher_mask_fraction=0.2, mask_seed=1)
-    rc.rc_member(member, tmp_path / "masks.npz", path, tmp_path / "rc.npz", k=3, batch_size=4)
+    rc_predictions.rc_member(member, tmp_path / "masks.npz", path, tmp_path / "rc.npz", k=3, batch_size=4)
     found = np.load(tmp_path / "rc.npz")
     masks = np.load(tmp_path / "masks.npz")
     hf = BertForMaskedLM.from_pretrained(member).eval()

@@ -327,7 +327,7 @@ def sbatch_flags(resources: JobResources) -> list[str]:
     return shlex.split(get_submit_command(job, params) + set_gres_string(job))
 
 
-GPU_RULES = {"train", "extract", "dynamics"}
+GPU_RULES = {"train", "extract", "dynamics", "rc_consistency"}
 
 
 @pytest.mark.parametrize("edited", [False, True], ids=["as_shipped", "edited"])
