@@ -70,11 +70,6 @@ def tokenizer_settings(wildcards):
     return PLAN.tokenizer_settings(wildcards.condition, config["tokenizer"])
 
 
-def train_settings(wildcards):
-    """The `train` keys of the condition's members (Plan.train_settings)."""
-    return PLAN.train_settings(wildcards.condition, config["train"])
-
-
 def kmer_k(wildcards):
     return PLAN.conditions[wildcards.condition].kmer_k
 

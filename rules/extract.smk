@@ -34,6 +34,7 @@ rule extract:
         fisher_true="results/extract/{condition}/seed{seed}/fisher_true.tsv",
         fisher_true_rows="results/extract/{condition}/seed{seed}/fisher_true_rows.npz",
         layers="results/extract/{condition}/seed{seed}/layers.npy",
+        gradient_geometry="results/extract/{condition}/seed{seed}/gradient_geometry.npz",
     log:
         "results/logs/extract/{condition}/seed{seed}.log",
     benchmark:

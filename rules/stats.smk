@@ -19,6 +19,9 @@ rule stats:
             "results/extract/{condition}/seed{seed}/fisher_true_rows.npz"
         ),
         layers=member_files("results/extract/{condition}/seed{seed}/layers.npy"),
+        gradient_geometry=member_files(
+            "results/extract/{condition}/seed{seed}/gradient_geometry.npz"
+        ),
         tokens=tokens_file("results/tokens/{condition}/train.npy"),
         tokenizer=tokens_file("results/tokenizers/{condition}.json"),
     output:

@@ -25,7 +25,7 @@ rule train:
         slurm_extra=with_profile_slurm_extra(stop_signal),
     params:
         model=of_condition(PLAN.model),
-        train=train_settings,
+        train=of_condition(PLAN.train),
         # the resumable training state, and the snapshots beside it, outlive a killed job
         state="results/state/{condition}/seed{seed}.pt",
         snapshots="results/state/{condition}/seed{seed}.snapshots",

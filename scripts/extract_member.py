@@ -16,4 +16,5 @@ with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)
                    threads=snakemake.threads, fisher_per_example_out=out.fisher_per_example,
                    fisher_rows_out=out.fisher_rows, precision=cfg.precision, n_hidden=cfg.contextual_positions,
                    fisher_true_out=out.fisher_true, fisher_true_rows_out=out.fisher_true_rows, layers_out=out.layers,
-                   fisher_true_samples=cfg.fisher_true_samples, fisher_true_seed=cfg.fisher_true_seed)
+                   fisher_true_samples=cfg.fisher_true_samples, fisher_true_seed=cfg.fisher_true_seed,
+                   gradient_geometry_out=out.gradient_geometry, geometry_rows=cfg.geometry_rows)

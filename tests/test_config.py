@@ -73,6 +73,8 @@ def test_check_config_fills_top_level_defaults():
     ({"source": "dna"}, "give exactly one of tokenizer .train here. and imported"),
     ({"source": "dna", "tokenizer": "bpe", "imported": ["a", "b"]}, "give exactly one of tokenizer"),
     ({"source": "dna", "imported": ["a", "b"], "model": {"num_layers": 0}}, "imported models bring their own model"),
+    ({"source": "dna", "imported": ["a", "b"], "train": {"embedding_lr_scale": 0.1}},
+     "conditions.c: train changes apply to training"),
     ({"source": "dna", "tokenizer": "bpe", "model": {"num_heads": 5}}, "conditions.c.model.num_heads must divide"),
 ])
 def test_contradictory_conditions_are_named(condition, message):

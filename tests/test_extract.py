@@ -137,7 +137,7 @@ def test_the_fisher_batch_key_reaches_the_papers_fisher_through_the_rule_script(
     make_eval_masks(tmp_path / "tokens.npy", member / "tokenizer.json", tmp_path / "masks.npz", n_sequences=20,
                     mask_fraction=0.25, fisher_mask_fraction=0.3, mask_seed=2)
     names = ("predictions", "embeddings", "fisher", "fisher_per_example", "fisher_rows", "fisher_true",
-             "fisher_true_rows", "layers")
+             "fisher_true_rows", "layers", "gradient_geometry")
     out = SimpleNamespace(**{name: str(tmp_path / f"{name}.out") for name in names})
     fake = SimpleNamespace(log=[str(tmp_path / "log")], threads=1, output=out,
                            input=SimpleNamespace(model=str(member), masks=str(tmp_path / "masks.npz")),

@@ -100,7 +100,7 @@ def test_the_source_settings_of_fetch_and_corpus(default):
 
 
 def test_controls_share_the_tokens_of_their_paper_condition(controls):
-    assert len(controls.conditions) == 8 and controls.trained == tuple(controls.conditions)
+    assert len(controls.conditions) == 10 and controls.trained == tuple(controls.conditions)
     assert controls.conditions["dna_kmer_rcaug"].tokens == "dna_kmer"  # RC augmentation: the same tokens
     assert controls.conditions["dna_bpe_untied"].tokens == "dna_bpe"
     assert controls.conditions["text_bpe_nolayers"].tokens == "text_bpe"
@@ -112,8 +112,13 @@ def test_controls_share_the_tokens_of_their_paper_condition(controls):
     assert controls.model("dna_bpe_nolayers")["num_layers"] == 0 and controls.model("dna_bpe")["num_layers"] == 2
     assert controls.model("text_bpe_untied")["tie_embeddings"] is False
     assert controls.comparisons == (("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
-                                    ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers"))
-    assert len(controls.members) == 24 and len(controls.curves) == 24  # the RC control is in no finding
+                                    ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers"),
+                                    ("dna_bpe_embedlr", "text_bpe_embedlr"))  # a train change is a model of its own
+    assert len(controls.members) == 30 and len(controls.curves) == 30  # the RC control is in no finding
+    assert controls.train("dna_bpe_embedlr")["embedding_lr_scale"] == 0.1
+    assert controls.train("dna_bpe")["embedding_lr_scale"] == 1.0
+    assert controls.train("dna_bpe_embedlr")["lr"] == controls.train("dna_bpe")["lr"]  # only the scale changes
+    assert controls.conditions["dna_bpe_embedlr"].tokens == "dna_bpe"
 
 
 def test_imported_models_are_members_numbered_from_one_with_their_own_tokenizer(imported):
@@ -154,16 +159,16 @@ def test_looks_give_each_condition_its_data_and_its_model_variant(controls, impo
     assert looks["dna_bpe"] == ["dna_bpe", ""] and looks["dna_kmer"] == ["dna_kmer", ""]
     assert looks["dna_bpe_untied"] == ["dna_bpe", "tie_embeddings=False"]
     assert looks["text_bpe_nolayers"] == ["text_bpe", "num_layers=0"]
+    assert looks["dna_bpe_embedlr"] == ["dna_bpe", "embedding_lr_scale=0.1"]
     assert imported.looks["dna_paper"] == ["dna_paper", "imported"] and imported.looks["dna_bpe"] == ["dna_bpe", ""]
 
 
 def test_rc_augmentation_and_the_k_of_kmers_per_condition(default, controls):
-    train = checked(DEFAULT)["train"]
     assert default.rc_conditions == ("dna_kmer",)
     assert default.rc_tables == ["results/stats/dna_kmer/rc_symmetry.tsv"]
-    assert default.train_settings("dna_kmer", train)["reverse_complement_augmentation"] is False
+    assert default.train("dna_kmer")["reverse_complement_augmentation"] is False
     assert controls.rc_conditions == ("dna_kmer", "dna_kmer_rcaug")
-    settings = controls.train_settings("dna_kmer_rcaug", train)
+    settings = controls.train("dna_kmer_rcaug")
     assert settings["reverse_complement_augmentation"] is True and settings["kmer_k"] == 6
     assert controls.looks["dna_kmer_rcaug"] == ["dna_kmer", "reverse_complement_augmentation=True"]
     # the default's tokenizer settings are unchanged: the k-mer condition keeps tokenizer.kmer_k

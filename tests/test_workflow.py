@@ -48,6 +48,15 @@ def test_every_output_is_written(run):
     assert summary["fisher_pe_word_decoder_part_mean"].between(0, 1).all()
     js = pd.read_csv(root / "results/stats/text_bpe/js.tsv", sep="\t")
     assert len(js) == 1 * 11 and js["js_distance"].between(0, 1).all()
+    geometry = pd.read_csv(root / "results/stats/dna_kmer/gradient_geometry_members.tsv", sep="\t")
+    assert list(geometry["group"].unique()) == ["word_input", "position", "token_type", "encoder.0", "head_transform",
+                                                "word_decoder"]
+    ranks = geometry[geometry["statistic"].isin(["effective_rank", "stable_rank"])]
+    assert ranks["value"].between(1, 12).all() and (ranks["rows"] == 12).all()  # at most the 12 rows
+    intervals = pd.read_csv(root / "results/stats/dna_kmer/gradient_geometry.tsv", sep="\t")
+    assert {"word_input - encoder", "word_decoder - encoder"} <= set(intervals["group"])
+    assert (intervals["ci_low"] <= intervals["ci_high"]).all()
+    assert summary["grad_effective_rank_word_input_minus_encoder"].iloc[:3].notna().all()
 
 
 def test_controls_untied_and_no_layer_models_change_only_the_model(run):

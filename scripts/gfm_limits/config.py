@@ -159,9 +159,10 @@ def check_consistency(config: dict) -> None:
         if ("tokenizer" in cond) == ("imported" in cond):
             raise InputError(f"config: conditions.{name}: give exactly one of tokenizer (train here) and "
                              f"imported (analyse models trained elsewhere)")
-        if "imported" in cond and "model" in cond:
-            raise InputError(f"config: conditions.{name}: model changes apply to training; imported models bring "
-                             f"their own model")
+        for section in ("model", "train"):
+            if "imported" in cond and section in cond:
+                raise InputError(f"config: conditions.{name}: {section} changes apply to training; imported models "
+                                 f"bring their own model")
         if cond.get("tokenizer") == "kmer" and source_kind(sources[cond["source"]]) != "dna":
             raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")
         if "kmer_k" in cond and cond.get("tokenizer") != "kmer":
@@ -169,9 +170,6 @@ def check_consistency(config: dict) -> None:
         if cond.get("train", {}).get("reverse_complement_augmentation") and cond.get("tokenizer") != "kmer":
             raise InputError(f"config: conditions.{name}.train.reverse_complement_augmentation: the token-level "
                              f"reverse complement needs the kmer tokenizer")
-        if "imported" in cond and "train" in cond:
-            raise InputError(f"config: conditions.{name}: train changes apply to training; imported models were "
-                             f"trained elsewhere")
     for name in config["conditions"]:
         _check_model(config, name)
     if config["corpus"]["dna_min_window"] > config["corpus"]["dna_window"]:

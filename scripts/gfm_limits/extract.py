@@ -7,8 +7,9 @@ masked positions (`hidden`, ours) and one mean-pooled last-layer vector per held
 tied to the decoder), the paper's layer-wise empirical Fisher (squared gradients of
 mini-batches of `fisher_batch_size` rows, 8 as the paper) and the per-example empirical
 Fisher with the tied embedding split (fisher.py); beyond the paper, the per-example true Fisher
-(labels drawn from the model, fisher.fisher_true_per_example) and every layer's hidden states at
-the contextual positions (predictions.layer_states).
+(labels drawn from the model, fisher.fisher_true_per_example), every layer's hidden states at
+the contextual positions (predictions.layer_states) and the gradient geometry of every parameter
+group (gradient_geometry.gradient_grams).
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ class ExtractConfig:
     contextual_positions: int = 2048  # masked positions whose final hidden states are kept (CKA)
     fisher_true_samples: int = 1  # labels drawn from the model per masked position, true Fisher
     fisher_true_seed: int = 0  # seed of those draws
+    geometry_rows: int = 128  # rows drawn first whose per-example gradients give the gradient geometry
 
 
 def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, embeddings_out, fisher_out,
                    fisher_batch_size: int = ExtractConfig.fisher_batch_size, threads: int = 1,
                    precision: str = "bf16", fisher_per_example_out=None, fisher_rows_out=None,
                    n_hidden: int = 0, fisher_true_out=None, fisher_true_rows_out=None, layers_out=None,
-                   fisher_true_samples: int = 1, fisher_true_seed: int = 0) -> None:
+                   fisher_true_samples: int = 1, fisher_true_seed: int = 0, gradient_geometry_out=None,
+                   geometry_rows: int = ExtractConfig.geometry_rows) -> None:
     """precision: bf16 runs the encoder under bf16 autocast on a GPU (logits, softmax
     and gradients stay fp32); fp32 runs everything in fp32. A CPU always runs fp32.
     The predictions file also holds the contextual embeddings: `hidden`, the final hidden
@@ -58,7 +61,9 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
     (predictions.hidden_positions), and `pooled`, each row's last layer mean-pooled with the
     Fisher mask's 15% as [MASK] (predictions.pooled_hidden). batch_size: rows per forward
     pass; fisher_batch_size: rows per mini-batch of the paper's Fisher. fisher_rows_out, each
-    held-out row's per-example Fisher by group (.npz: groups, values (R, G))."""
+    held-out row's per-example Fisher by group (.npz: groups, values (R, G)). gradient_geometry_out:
+    the Gram matrices of the per-example gradients of the `geometry_rows` rows drawn first, by
+    group, and the word embedding's gradient mass per row (gradient_geometry.gradient_grams, .npz)."""
     import pandas as pd
     import torch
 
@@ -92,6 +97,14 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
     _beyond(model, rows, predict, fisher_mask, mask_id, batch_size, device, precision=precision,
             hidden_at=hidden_at, fisher_true_out=fisher_true_out, fisher_true_rows_out=fisher_true_rows_out,
             layers_out=layers_out, samples=fisher_true_samples, seed=fisher_true_seed)
+    if gradient_geometry_out is not None:
+        from gfm_limits.gradient_geometry import gradient_grams
+        from gfm_limits.predictions import first_drawn
+
+        kept = first_drawn(masks["draw_rank"], geometry_rows)  # (R,) a uniform sample of the rows
+        grams = gradient_grams(model, rows[kept], fisher_mask[kept], mask_id, batch_size, device)
+        with atomic_path(gradient_geometry_out) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **grams)
     log.info("%s: %d positions, embeddings %s, %d Fisher groups", model_dir, len(probs),
              embeddings.shape, len(records))
 

@@ -25,6 +25,11 @@
 - geometry (beyond the paper): effective rank, anisotropy, uniformity and participation ratio of
   the hidden states at the masked positions against the layer (geometry.tsv): each member and
   the mean over members, per condition;
+- gradient_geometry (beyond the paper): effective rank and stable rank of the per-example
+  gradients of each parameter group, the word embedding's input and decoder uses apart
+  (gradient_geometry_members.tsv, members as points; the mean with its members-only interval
+  from gradient_geometry.tsv), per condition: is the Fisher finding a property of the token
+  interface's gradients in every model?
 - repeats (beyond the paper): the context gain, KL from uniform, JS distance and argmax
   disagreement at repeat (soft-masked) and non-repeat target positions with their intervals
   and the paired difference (repeats_ci.tsv);
@@ -442,6 +447,40 @@ def plot_geometry(tables, axes, styles=None) -> None:
     _legend_outside(axes[-1])
 
 
+GRADIENT_TITLES = {"effective_rank": "Effective rank of the per-example gradients",
+                   "stable_rank": "Stable rank of the per-example gradients"}
+
+
+def plot_gradient_geometry(tables, axes, styles=None) -> None:
+    """One panel per statistic of gradient_geometry.STATISTICS: per parameter group (x, in model
+    order) and condition (its colour, dodged), every member a small point and the mean over
+    members with its interval (gradient_geometry.tsv)."""
+    from gfm_limits.gradient_geometry import STATISTICS, _group_order
+
+    styles = _styles(tables, styles)
+    members, ci = _load(tables, "gradient_geometry_members"), _load(tables, "gradient_geometry")
+    groups = sorted(set(members["group"]), key=_group_order)
+    x_of = {g: i for i, g in enumerate(groups)}
+    width = 0.7 / max(len(styles), 1)
+    for ax, statistic in zip(axes, STATISTICS):
+        for k, (condition, style) in enumerate(styles.items()):
+            offset = (k - (len(styles) - 1) / 2) * width
+            sub = members[(members["condition"] == condition) & (members["statistic"] == statistic)]
+            ax.plot(sub["group"].map(x_of) + offset, sub["value"], "o", ms=3, color=style.colour, alpha=0.5)
+            mean = ci[(ci["condition"] == condition) & (ci["statistic"] == statistic) & ci["group"].isin(x_of)]
+            xs = mean["group"].map(x_of).to_numpy() + offset
+            order = xs.argsort()
+            ax.errorbar(xs[order], mean["estimate"].to_numpy()[order],
+                        yerr=[(mean["estimate"] - mean["ci_low"]).to_numpy()[order],
+                              (mean["ci_high"] - mean["estimate"]).to_numpy()[order]],
+                        marker="D", ms=5, color=style.colour, ls=style.line, lw=1, capsize=2, label=style.label)
+        ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
+        ax.set(ylabel=f"{statistic.replace('_', ' ')} (1 to the rows)", title=GRADIENT_TITLES[statistic])
+        if not groups:
+            ax.text(0.5, 0.5, "no gradient geometry", transform=ax.transAxes, ha="center")
+    _legend_outside(axes[-1])
+
+
 REPEAT_PANELS = {"context_gain_bits": ("gain over the unigram model (read first)", "bits per masked token"),
                  "kl_uniform_bits": ("KL divergence from uniform", "bits"),
                  "js_distance": ("JS distance between members", "bits"),
@@ -637,6 +676,13 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
                figsize=(10, 1.5 + 0.8 * len(tables)))
     figure("cka", lambda fig: plot_cka(tables, fig.subplots(), styles), figsize=(12, 4.8))
     figure("geometry", lambda fig: plot_geometry(tables, fig.subplots(1, 4), styles), figsize=(17, 4))
+
+    def gradient_geometry(fig):
+        plot_gradient_geometry(tables, fig.subplots(1, 2), styles)
+        fig.suptitle("Gradient geometry by parameter group (points: members; diamonds: their mean with a "
+                     "members-only interval); read it beside context use")
+
+    figure("gradient_geometry", gradient_geometry, figsize=(16, 5))
 
     def repeats(fig):
         plot_repeats(tables, fig.subplots(1, len(REPEAT_PANELS)), styles)

@@ -95,30 +95,18 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     statistics can resample rows (bootstrap.py).
     """
     import torch
-    from torch.func import functional_call, grad, vmap
 
-    model.eval()
     params = {name: p.detach() for name, p in model.named_parameters()}
-    tied = model.head_decoder is None
-    decoder = params["word.weight"].clone() if tied else None  # an untied model has its own decoder
-
-    def row_loss(p, dec, inputs, index, targets):  # (T,), (K,), (K,) -> summed CE of one row
-        return functional_call(model, p, (inputs[None], index, targets), {"normaliser": 1.0, "decoder": dec})
-
-    row_grads = vmap(grad(row_loss, argnums=(0, 1) if tied else 0), in_dims=(None, None, 0, 0, 0))
     squares = {name: torch.zeros_like(p) for name, p in params.items()}
     input_part = torch.zeros_like(params["word.weight"])
     decoder_part = torch.zeros_like(params["word.weight"])
     groups = list(dict.fromkeys(sorted({group_of(n) for n in params}, key=_order))) + ["word_input", "word_decoder"]
     column = {name: groups.index(group_of(name)) for name in params}
+    tied = model.head_decoder is None
     per_row = []  # (B, G) per chunk
-    for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, chunk, device):
-        k = int(sel.sum(dim=1).max())
-        index = torch.argsort(sel.to(torch.uint8), dim=1, descending=True, stable=True)[:, :k]  # (B, k)
-        targets = torch.where(torch.gather(sel, 1, index), torch.gather(ids, 1, index), -100)
-        grads = row_grads(params, decoder, inputs, index, targets)
-        grads, dec_grads = grads if tied else (grads, grads["head_decoder"])
-        contribution = torch.zeros(len(ids), len(groups), dtype=torch.float64, device=ids.device)  # (B, G)
+    for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device):
+        n = len(dec_grads)
+        contribution = torch.zeros(n, len(groups), dtype=torch.float64, device=dec_grads.device)  # (B, G)
         for name, g in grads.items():  # g: (B, *shape)
             if name == "word.weight":
                 input_part += (g**2).sum(0)
@@ -131,6 +119,36 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
         contribution[:, -1] += (dec_grads**2).flatten(1).sum(1)
         per_row.append(contribution.cpu().numpy())
     return _records(squares, input_part, decoder_part, len(rows)), groups, np.concatenate(per_row)
+
+
+def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int, device):
+    """Yield, per chunk of `chunk` rows, each row's gradient of its summed masked-token loss (all
+    [MASK], fp32, eval mode): (grads, decoder), grads name -> (B, *shape) for every parameter of
+    the model and decoder (B, V, H), the gradient of the output projection's weight. In a tied
+    model the forward pass reads the decoder from an untied functional copy of the word embedding
+    (Bert.forward's `decoder`), so grads["word.weight"] is its input use alone and `decoder` its
+    output use: the tied gradient is their sum. In an untied model grads["word.weight"] is the
+    input embedding's and `decoder` is grads["head_decoder"]. torch.func: vmap of grad over the
+    rows, each row's masked positions padded to a common count (padding targets ignored)."""
+    import torch
+    from torch.func import functional_call, grad, vmap
+
+    model.eval()
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    tied = model.head_decoder is None
+    decoder = params["word.weight"].clone() if tied else None  # an untied model has its own decoder
+
+    def row_loss(p, dec, inputs, index, targets):  # (T,), (K,), (K,) -> summed CE of one row
+        return functional_call(model, p, (inputs[None], index, targets), {"normaliser": 1.0, "decoder": dec})
+
+    row_grads = vmap(grad(row_loss, argnums=(0, 1) if tied else 0), in_dims=(None, None, 0, 0, 0))
+    for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, chunk, device):
+        k = int(sel.sum(dim=1).max())
+        index = torch.argsort(sel.to(torch.uint8), dim=1, descending=True, stable=True)[:, :k]  # (B, k)
+        targets = torch.where(torch.gather(sel, 1, index), torch.gather(ids, 1, index), -100)
+        grads = row_grads(params, decoder, inputs, index, targets)
+        grads, dec_grads = grads if tied else (grads, grads["head_decoder"])
+        yield grads, dec_grads
 
 
 def _records(squares: dict, input_part, decoder_part, n_rows: int) -> list[dict]:

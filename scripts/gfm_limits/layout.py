@@ -13,7 +13,7 @@ PIPELINE_SPECIAL_IDS = tuple(range(len(SPECIAL_TOKENS)))
 MEMBER_RECORD = "training.json"
 
 TABLES = ("outputs", "js", "pairs", "topk", "fisher", "fisher_per_example", "sorted_probs", "cka", "bands", "ci",
-          "fisher_true", "geometry", "repeats", "repeats_ci")
+          "fisher_true", "geometry", "repeats", "repeats_ci", "gradient_geometry", "gradient_geometry_members")
 # repeats.tsv (stats.repeats_table), in long format: the statistics at the masked positions whose
 # target token is a repeat (soft-masked in the FASTA) or not; seed_b is empty for a member's own.
 REPEAT_COLUMNS = ("region", "statistic", "seed_a", "seed_b", "value", "positions")
@@ -27,7 +27,7 @@ REPEAT_DIFFERENCE = "repeat - non-repeat"
 
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
            "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry", "repeats",
-           "rc_symmetry")
+           "gradient_geometry", "rc_symmetry")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").
@@ -59,6 +59,7 @@ REPORT_ITEMS = {
     "cka": (4, "Representations", "CKA between members"),
     "geometry": (4, "Representations", "Hidden-state geometry by layer"),
     "repeats": (4, "Repeats", "Repeats against the rest"),
+    "gradient_geometry": (4, "Gradient geometry", "Effective and stable rank of the per-example gradients"),
     "rc_symmetry": (4, "Reverse-complement symmetry", "Predictions and embeddings of a sequence and its RC"),
     "provenance": (5, "What produced these results", "Provenance table"),
 }

@@ -57,6 +57,11 @@ def condition_model(config: dict, condition: str) -> dict:
     return {**config["model"], **config["conditions"][condition].get("model", {})}
 
 
+def condition_train(config: dict, condition: str) -> dict:
+    """The train keys of one condition: the top-level `train` with the condition's own changes."""
+    return {**config["train"], **config["conditions"][condition].get("train", {})}
+
+
 def imported(config: dict, condition: str) -> bool:
     """Whether the condition analyses imported models (trained elsewhere) instead of training."""
     return "imported" in config["conditions"][condition]
@@ -77,21 +82,11 @@ def kmer_k(config: dict, condition: str) -> int | None:
     return own.get("kmer_k", config["tokenizer"]["kmer_k"])
 
 
-def condition_train(config: dict, condition: str) -> dict:
-    """The condition's changes to the top-level `train` keys that take effect: its own `train:`,
-    with reverse_complement_augmentation on for k-mer conditions only (the global key included)."""
-    own = dict(config["conditions"][condition].get("train", {}))
-    if kmer_k(config, condition) is None:
-        own.pop("reverse_complement_augmentation", None)
-    return own
-
-
 def rc_augmented(config: dict, condition: str) -> bool:
-    """Whether the condition's members train on reverse-complement augmented rows (k-mers only)."""
-    if kmer_k(config, condition) is None:
-        return False
-    return bool(condition_train(config, condition).get("reverse_complement_augmentation",
-                                                       config["train"].get("reverse_complement_augmentation", False)))
+    """Whether the condition's members train on reverse-complement augmented rows: its
+    reverse_complement_augmentation (condition_train), for k-mer conditions only."""
+    return kmer_k(config, condition) is not None and bool(
+        condition_train(config, condition).get("reverse_complement_augmentation", False))
 
 
 def token_condition(config: dict, condition: str) -> str:
@@ -110,21 +105,21 @@ def token_condition(config: dict, condition: str) -> str:
 
 def model_variant(config: dict, condition: str) -> str:
     """The condition's model variant, for figures: "imported", or its changes to the top-level
-    `model` as "key=value" joined by ", " ("" when it has none)."""
+    `model` and `train` as "key=value" joined by ", " ("" when it has none)."""
     if imported(config, condition):
         return "imported"
-    own = config["conditions"][condition].get("model", {})
-    changes = [f"{key}={value}" for key, value in sorted(own.items()) if config["model"].get(key) != value]
-    trained = condition_train(config, condition)
-    changes += [f"{key}={value}" for key, value in sorted(trained.items()) if config["train"].get(key) != value]
-    return ", ".join(changes)
+    entry = config["conditions"][condition]
+    changes = [(key, value) for section in ("model", "train") for key, value in sorted(entry.get(section, {}).items())
+               if config[section].get(key) != value]
+    return ", ".join(f"{key}={value}" for key, value in changes)
 
 
 def comparisons(config: dict) -> list[tuple[str, str]]:
-    """(DNA condition, text condition) pairs whose models are the same (equal `model` keys):
+    """(DNA condition, text condition) pairs whose models are the same (equal `model` and `train` keys):
     the comparisons behind the paper's findings."""
     kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
     model = {name: ("imported",) if imported(config, name) else (condition_model(config, name),
+                                                                    condition_train(config, name),
                                                                     rc_augmented(config, name))
              for name in config["conditions"]}  # imported models compare with each other
     return [(d, t) for d in config["conditions"] for t in config["conditions"]
@@ -147,10 +142,10 @@ class Condition:
     seeds: tuple[int, ...]  # the members: `seeds`, or 1..n for n imported models
     tokens: str  # the condition whose tokenizer and token arrays this one uses (itself, or its paper condition)
     model: dict  # the model keys: the top-level `model` with this condition's changes
+    train: dict  # the train keys: the top-level `train` with this condition's changes
     variant: str = ""  # the model variant: its changes to the top-level `model` ("tie_embeddings=False"), "" none
     kmer_k: int | None = None  # the k of a k-mer condition; None for the others
-    train: dict | None = None  # its changes to the top-level `train` keys (condition_train)
-    rc_augmented: bool = False  # trained on reverse-complement augmented rows
+    rc_augmented: bool = False  # trained on reverse-complement augmented rows (k-mer conditions only)
 
     @property
     def trained(self) -> bool:
@@ -171,8 +166,8 @@ class Plan:
                 name=name, source=entry["source"], kind=source_kind(config["sources"][entry["source"]]),
                 tokenizer=entry.get("tokenizer"), imported=tuple(entry.get("imported", ())),
                 seeds=tuple(condition_seeds(config, name)), tokens=token_condition(config, name),
-                model=condition_model(config, name), variant=model_variant(config, name),
-                kmer_k=kmer_k(config, name), train=condition_train(config, name),
+                model=condition_model(config, name), train=condition_train(config, name),
+                variant=model_variant(config, name), kmer_k=kmer_k(config, name),
                 rc_augmented=rc_augmented(config, name))
         return cls(conditions=conditions, sources=dict(config["sources"]),
                    comparisons=tuple(comparisons(config)))
@@ -231,6 +226,13 @@ class Plan:
         """The model keys of a condition, as model.ModelConfig takes them."""
         return dict(self.conditions[condition].model)
 
+    def train(self, condition: str) -> dict:
+        """The train keys of a condition, as train.TrainConfig takes them (but the seed), with
+        reverse_complement_augmentation as rc_augmented (k-mer conditions only) and the k of its
+        k-mers (6 for the others, unused)."""
+        c = self.conditions[condition]
+        return {**c.train, "reverse_complement_augmentation": c.rc_augmented, "kmer_k": c.kmer_k or 6}
+
     def tokenizer_kind(self, condition: str) -> str | None:
         return self.conditions[condition].tokenizer
 
@@ -238,14 +240,6 @@ class Plan:
         """The `tokenizer` keys for a condition's tokenizer job: kmer_k its own (kmer_k())."""
         k = self.conditions[condition].kmer_k
         return {**tokenizer, **({} if k is None else {"kmer_k": k})}
-
-    def train_settings(self, condition: str, train: dict) -> dict:
-        """The `train` keys of a condition's members (train.TrainConfig's fields): the top-level
-        ones with the condition's changes, reverse_complement_augmentation as rc_augmented, and
-        the k of its k-mers (6 for the others, unused)."""
-        c = self.conditions[condition]
-        return {**train, **(c.train or {}), "reverse_complement_augmentation": c.rc_augmented,
-                "kmer_k": c.kmer_k or 6}
 
     @property
     def rc_conditions(self) -> tuple[str, ...]:

@@ -87,6 +87,16 @@ def layer_states_bytes(config: dict, condition: str) -> int:
     return int((model["num_layers"] + 1) * positions * model["hidden_size"] * 4)
 
 
+def gradient_geometry_bytes(config: dict, condition: str) -> int:
+    """Bytes the gradient geometry holds at once (gradient_geometry.gradient_grams): the fp32
+    per-example gradients of the extract.geometry_rows rows drawn first, every parameter and the
+    tied word embedding's second use."""
+    e, model = config["extract"], condition_model(config, condition)
+    rows = min(e.get("geometry_rows", 128), e["n_sequences"])
+    n = bert_parameters(model, vocab_size(config, condition)) + vocab_size(config, condition) * model["hidden_size"]
+    return int(4 * rows * n)
+
+
 def extract_resources(config: dict, condition: str) -> dict[str, int]:
     """mem_mb, runtime (min), cpus_per_gpu and gpu for one extraction job."""
     e = config["extract"]
@@ -97,7 +107,8 @@ def extract_resources(config: dict, condition: str) -> dict[str, int]:
     flops = 2 * n * e["n_sequences"] * config["encode"]["seq_len"] * extract_passes(config)
     runtime = STARTUP_MIN + math.ceil(4 * flops / GPU_FLOPS / 60)
     layers_mb = layer_states_bytes(config, condition) / 1e6
-    mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6 + layers_mb)
+    geometry_mb = gradient_geometry_bytes(config, condition) / 1e6
+    mem_mb = 4000 + math.ceil(3 * probs_mb + 2 * n * BYTES_PER_PARAM / 1e6 + max(layers_mb, geometry_mb))
     return {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_gpu": 2, "gpu": 1}
 
 

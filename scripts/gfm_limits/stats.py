@@ -12,7 +12,9 @@ the vocabulary, the hidden states at masked positions, one mean-pooled vector pe
 fisher_true.tsv (member x group: the true Fisher, labels drawn from the model), repeats.tsv (the
 output and agreement statistics at repeat and non-repeat target positions, repeats_table), repeats_ci.tsv
 (their Multi-Bootstrap intervals per region and of the paired difference, repeats_ci_table), geometry.tsv
-(layer x member x statistic, geometry.py), bands.tsv (the output and
+(layer x member x statistic, geometry.py), gradient_geometry.tsv and
+gradient_geometry_members.tsv (the per-example gradients' effective and stable rank by parameter
+group, gradient_geometry.py), bands.tsv (the output and
 agreement statistics by training-frequency band of the target token), ci.tsv
 (Multi-Bootstrap intervals, confidence.py) with their replicates beside it.
 summary.tsv: one row per condition, for every statistic of headline.STATISTICS the mean and
@@ -183,6 +185,19 @@ def beyond_tables(fishers_true: dict[int, str] | None, layers: dict[int, str] | 
     return {"fisher_true": true, "geometry": states}
 
 
+def gradient_geometry_tables(paths: dict[int, str] | None, train_tokens: np.ndarray, special: Sequence[int], *,
+                             cfg: StatsConfig, condition: str) -> dict[str, pd.DataFrame]:
+    """gradient_geometry_members.tsv (member x group x statistic) and gradient_geometry.tsv (the
+    mean over members with a members-only interval, the condition's seed), gradient_geometry.py."""
+    from gfm_limits import gradient_geometry as gg
+
+    members = (gg.member_table(paths, train_tokens, special) if paths
+               else pd.DataFrame(columns=list(gg.MEMBER_COLUMNS)))
+    return {"gradient_geometry_members": members,
+            "gradient_geometry": gg.ci_table(members, n_boot=cfg.bootstrap, level=cfg.confidence,
+                                             seed=confidence.condition_seed(condition))}
+
+
 def frequency_bands(train_tokens: np.ndarray, vocab_size: int, n_bands: int,
                     special: Sequence[int] = PIPELINE_SPECIAL_IDS) -> tuple[np.ndarray, pd.DataFrame]:
     """Each non-special token type's band (0 = most frequent in training), -1 for specials, and
@@ -346,14 +361,16 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
                     out: dict[str, str], replicates_out: str, cfg: StatsConfig,
                     condition: str, fishers_true: dict[int, str] | None = None,
                     fisher_true_rows: dict[int, str] | None = None,
-                    layers: dict[int, str] | None = None, tokenizer: str | None = None) -> dict[str, pd.DataFrame]:
+                    layers: dict[int, str] | None = None, tokenizer: str | None = None,
+                    gradient_geometry: dict[int, str] | None = None) -> dict[str, pd.DataFrame]:
     """Compute and write every per-condition table named in TABLES, and the bootstrap
     replicates behind ci.tsv (.npz, statistic -> (B,)); return the tables. All path arguments
     but masks (the held-out rows and masked positions every member was evaluated on),
     train_tokens and the outputs are by seed; without the true Fisher or the layer states
     (beyond_tables) their tables are written empty. tokenizer: the condition's tokenizer JSON, whose
     special ids (special_tokens.read) the unigram model and the frequency bands leave out; without
-    it, this pipeline's own ids 0..4."""
+    it, this pipeline's own ids 0..4. gradient_geometry: the members' gradient_geometry.npz
+    (gradient_geometry_tables); without them its two tables are written empty."""
     if len(predictions) < 2:
         raise ValueError(f"pairwise statistics need at least two members, got seeds {sorted(predictions)}")
     seeds = sorted(predictions)
@@ -388,6 +405,7 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     draws = evidence.draws("members+rows", cfg.bootstrap, confidence.condition_seed(condition))
     tables["repeats_ci"] = repeats_ci_table(positions, pairs, repeat, row_of=row_of, n_rows=n_rows, draws=draws,
                                             level=cfg.confidence, means=tables["repeats"])
+    tables |= gradient_geometry_tables(gradient_geometry, tokens, special, cfg=cfg, condition=condition)
     reps = confidence.condition_replicates(tables, evidence, k=cfg.summary_k, top_p=cfg.summary_top_p,
                                            n_boot=cfg.bootstrap, condition=condition)
     tables["ci"] = confidence.ci_table(reps, cfg.confidence)
@@ -444,9 +462,18 @@ def condition_summary(condition: str, tables: dict[str, pd.DataFrame], *, k: int
         if stat.key not in headline.CONTEXT:
             row |= headline.summary_columns(stat, tables, at)
     row |= repeat_summary(tables.get("repeats_ci"))
+    row |= gradient_summary(tables.get("gradient_geometry"))
     if baselines is not None:
         row |= context_position(baselines, row["cross_entropy_bits_mean"])  # best_baseline stays in front
     return row
+
+
+def gradient_summary(table: pd.DataFrame | None) -> dict:
+    """summary.tsv's gradient-geometry columns (gradient_geometry.summary_columns): the word
+    embedding's uses against the encoder layers, and their gradient mass on frequent tokens."""
+    from gfm_limits.gradient_geometry import summary_columns
+
+    return summary_columns(table)
 
 
 REPEAT_SUMMARY = ("context_gain_bits", "kl_uniform_bits", "disagreement")  # of repeats_ci.tsv, into summary.tsv

@@ -75,6 +75,7 @@ class TrainConfig:
     state_steps: int = 0  # save the training state every N steps (0: only by time and on signals)
     state_minutes: float = 30.0  # and every so many minutes
     snapshots: int = 5  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
+    embedding_lr_scale: float = 1.0  # the token interface's lr (embeddings, MLM head) is lr x this (param_groups)
     reverse_complement_augmentation: bool = False  # k-mer DNA: each row replaced by its RC with probability 0.5
     kmer_k: int = 6  # the k of the k-mer tokenizer, for the RC map of reverse_complement_augmentation
 
@@ -160,6 +161,26 @@ def select_masked(labels, k: int):
     return index, flat[index], (masked.sum() - k).clamp(min=0)
 
 
+# The token interface: the word, position and token-type embeddings and the MLM head (transform,
+# output bias, and an untied decoder); everything else (the embedding LayerNorm, the encoder) is the body.
+TOKEN_INTERFACE = ("word.", "position.", "token_type.", "head_")
+
+
+def param_groups(model, lr: float, embedding_lr_scale: float = 1.0) -> list[dict]:
+    """AdamW's parameter groups: with a scale of 1, one group of model.parameters() in their own
+    order (what training always did); otherwise the body at `lr` and the token interface
+    (TOKEN_INTERFACE) at lr x embedding_lr_scale, a control for the interface's own gradient
+    geometry (gradient_geometry.py). Every parameter once (the tied word embedding and decoder are
+    one tensor); the scheduler multiplies each group's lr alike."""
+    if embedding_lr_scale == 1.0:
+        return [{"params": list(model.parameters()), "lr": lr}]
+    named = list(model.named_parameters())
+    interface = [p for name, p in named if name.startswith(TOKEN_INTERFACE)]
+    body = [p for name, p in named if not name.startswith(TOKEN_INTERFACE)]
+    return [{"params": body, "lr": lr, "name": "body"},
+            {"params": interface, "lr": lr * embedding_lr_scale, "name": "token_interface"}]
+
+
 def set_deterministic(on: bool) -> None:
     """Ask torch for deterministic algorithms (cuBLAS workspace, index backward by sorting);
     ops with no deterministic version warn rather than fail (their drift is measured in bench/)."""
@@ -193,8 +214,9 @@ class Stepper:
         cuda = device.type == "cuda"
         self.model, self.cfg, self.device = model, cfg, device
         self.forward = torch.compile(model) if use_compile(cfg.compile, device) else model
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2),
-                                           eps=cfg.adam_eps, weight_decay=cfg.weight_decay, fused=cuda or None)
+        self.optimizer = torch.optim.AdamW(param_groups(model, cfg.lr, cfg.embedding_lr_scale), lr=cfg.lr,
+                                           betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps,
+                                           weight_decay=cfg.weight_decay, fused=cuda or None)
         self.scheduler = get_cosine_schedule_with_warmup(self.optimizer, round(cfg.warmup_fraction * steps), steps)
         self.generator = torch.Generator(device=device).manual_seed(cfg.seed)
         if not specials.leading():  # the 10% random replacements draw from one contiguous range
