@@ -65,6 +65,15 @@ def settings(section, *keys):
     return function
 
 
+def tokenizer_settings(wildcards):
+    """The `tokenizer` keys, with the condition's own k (plan.kmer_k)."""
+    return PLAN.tokenizer_settings(wildcards.condition, config["tokenizer"])
+
+
+def kmer_k(wildcards):
+    return PLAN.conditions[wildcards.condition].kmer_k
+
+
 def split_corpus(wildcards):
     corpus = f"results/corpus/{{source}}/{wildcards.split}.txt"
     return PLAN.source_path(corpus, wildcards.condition)

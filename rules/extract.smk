@@ -51,3 +51,33 @@ rule extract:
         extract=settings("extract"),
     script:
         "../scripts/extract_member.py"
+
+
+# Beyond the paper: reverse-complement symmetry of the k-mer members (gfm_limits/reverse_complement.py)
+rule rc_consistency:
+    input:
+        model="results/models/{condition}/seed{seed}",
+        masks="results/extract/{condition}/masks.npz",
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
+    output:
+        "results/extract/{condition}/seed{seed}/rc_consistency.npz",
+    log:
+        "results/logs/rc_consistency/{condition}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/rc_consistency/{condition}/seed{seed}.tsv"
+    wildcard_constraints:
+        condition=alternatives(PLAN.rc_conditions),
+    # torch and scipy, as the dynamics rule
+    conda:
+        "../envs/dynamics.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=per_condition(extract_resources, "mem_mb"),
+        runtime=per_condition(extract_resources, "runtime"),
+        cpus_per_gpu=per_condition(extract_resources, "cpus_per_gpu"),
+    params:
+        extract=settings("extract", "batch_size", "precision", "mask_seed"),
+        k=kmer_k,
+    script:
+        "../scripts/rc_consistency.py"

@@ -6,6 +6,7 @@ rule figures:
         baselines=PLAN.baselines,
         curves=PLAN.curves,
         dynamics="results/stats/dynamics.tsv",
+        rc=PLAN.rc_tables,
     output:
         **{
             f"{name}_png": report(
@@ -24,5 +25,6 @@ rule figures:
         stats=settings("stats"),
         facts=FACTS,
         looks=PLAN.looks,
+        rc_conditions=PLAN.rc_conditions,
     script:
         "../scripts/plot_figures.py"

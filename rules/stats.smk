@@ -40,6 +40,29 @@ rule stats:
         "../scripts/condition_stats.py"
 
 
+rule rc_symmetry:
+    input:
+        consistency=member_files(
+            "results/extract/{condition}/seed{seed}/rc_consistency.npz"
+        ),
+        embeddings=member_files("results/extract/{condition}/seed{seed}/embeddings.npy"),
+        tokenizer=tokens_file("results/tokenizers/{condition}.json"),
+    output:
+        "results/stats/{condition}/rc_symmetry.tsv",
+    log:
+        "results/logs/rc_symmetry/{condition}.log",
+    wildcard_constraints:
+        condition=alternatives(PLAN.rc_conditions),
+    conda:
+        "../envs/stats.yaml"
+    params:
+        seeds=of_condition(PLAN.seeds),
+        k=kmer_k,
+        stats=settings("stats", "bootstrap", "confidence"),
+    script:
+        "../scripts/rc_symmetry.py"
+
+
 rule summary:
     input:
         # one list per table, over the conditions in plan order (plan.by_condition regroups)

@@ -13,7 +13,7 @@ rule tokenizer:
         mem_mb=input_mem_mb(10),
     params:
         kind=of_condition(PLAN.tokenizer_kind),
-        tokenizer=settings("tokenizer"),
+        tokenizer=tokenizer_settings,
     script:
         "../scripts/train_tokenizer.py"
 

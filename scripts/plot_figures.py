@@ -13,4 +13,5 @@ from gfm_limits.stats import StatsConfig
 i, p = snakemake.input, snakemake.params
 plot_all(by_condition(p.conditions, i, TABLES), dict(zip(p.members, i.curves)), dict(snakemake.output.items()),
          findings_path=i.findings, baselines=dict(zip(p.conditions, i.baselines)),
-         min_context_bits=StatsConfig(**p.stats).min_context_bits, dynamics=i.dynamics, looks=p.looks)
+         min_context_bits=StatsConfig(**p.stats).min_context_bits, dynamics=i.dynamics, looks=p.looks,
+         rc_tables=dict(zip(p.rc_conditions, i.rc)))

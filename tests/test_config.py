@@ -117,7 +117,7 @@ STAGES = {"fetch": ("gfm_limits.sources", "FetchConfig"), "corpus": ("gfm_limits
           "model": ("gfm_limits.model", "ModelConfig"), "train": ("gfm_limits.train", "TrainConfig"),
           "extract": ("gfm_limits.extract", "ExtractConfig"), "stats": ("gfm_limits.stats", "StatsConfig"),
           "baselines": ("gfm_limits.baselines", "BaselinesConfig")}
-PER_MEMBER = {"train": {"seed"}}  # fields the rule fills from a wildcard, not from the config
+PER_MEMBER = {"train": {"seed", "kmer_k"}}  # fields the rule fills from a wildcard (or the condition), not the config
 
 
 def test_every_schema_default_is_the_default_of_the_dataclass_it_fills():

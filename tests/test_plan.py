@@ -100,7 +100,8 @@ def test_the_source_settings_of_fetch_and_corpus(default):
 
 
 def test_controls_share_the_tokens_of_their_paper_condition(controls):
-    assert len(controls.conditions) == 9 and controls.trained == tuple(controls.conditions)
+    assert len(controls.conditions) == 10 and controls.trained == tuple(controls.conditions)
+    assert controls.conditions["dna_kmer_rcaug"].tokens == "dna_kmer"  # RC augmentation: the same tokens
     assert controls.conditions["dna_bpe_untied"].tokens == "dna_bpe"
     assert controls.conditions["text_bpe_nolayers"].tokens == "text_bpe"
     assert controls.tokenized == tuple(PAPER)  # the controls are encoded once, as their paper condition
@@ -113,7 +114,7 @@ def test_controls_share_the_tokens_of_their_paper_condition(controls):
     assert controls.comparisons == (("dna_bpe", "text_bpe"), ("dna_kmer", "text_bpe"),
                                     ("dna_bpe_untied", "text_bpe_untied"), ("dna_bpe_nolayers", "text_bpe_nolayers"),
                                     ("dna_bpe_embedlr", "text_bpe_embedlr"))  # a train change is a model of its own
-    assert len(controls.members) == 27 and len(controls.curves) == 27
+    assert len(controls.members) == 30 and len(controls.curves) == 30  # the RC control is in no finding
     assert controls.train("dna_bpe_embedlr")["embedding_lr_scale"] == 0.1
     assert controls.train("dna_bpe")["embedding_lr_scale"] == 1.0
     assert controls.train("dna_bpe_embedlr")["lr"] == controls.train("dna_bpe")["lr"]  # only the scale changes
@@ -160,3 +161,45 @@ def test_looks_give_each_condition_its_data_and_its_model_variant(controls, impo
     assert looks["text_bpe_nolayers"] == ["text_bpe", "num_layers=0"]
     assert looks["dna_bpe_embedlr"] == ["dna_bpe", "embedding_lr_scale=0.1"]
     assert imported.looks["dna_paper"] == ["dna_paper", "imported"] and imported.looks["dna_bpe"] == ["dna_bpe", ""]
+
+
+def test_rc_augmentation_and_the_k_of_kmers_per_condition(default, controls):
+    assert default.rc_conditions == ("dna_kmer",)
+    assert default.rc_tables == ["results/stats/dna_kmer/rc_symmetry.tsv"]
+    assert default.train("dna_kmer")["reverse_complement_augmentation"] is False
+    assert controls.rc_conditions == ("dna_kmer", "dna_kmer_rcaug")
+    settings = controls.train("dna_kmer_rcaug")
+    assert settings["reverse_complement_augmentation"] is True and settings["kmer_k"] == 6
+    assert controls.looks["dna_kmer_rcaug"] == ["dna_kmer", "reverse_complement_augmentation=True"]
+    # the default's tokenizer settings are unchanged: the k-mer condition keeps tokenizer.kmer_k
+    tokenizer = checked(DEFAULT)["tokenizer"]
+    assert default.tokenizer_settings("dna_kmer", tokenizer) == tokenizer
+    assert default.tokenizer_settings("text_bpe", tokenizer) == tokenizer
+    # a global switch reaches the k-mer conditions only
+    config = copy.deepcopy(DEFAULT)
+    config["train"] = {**config["train"], "reverse_complement_augmentation": True}
+    plan = Plan.from_config(checked(config))
+    assert plan.conditions["dna_kmer"].rc_augmented and not plan.conditions["dna_bpe"].rc_augmented
+
+
+def test_a_single_nucleotide_condition_has_its_own_tokenizer_and_k():
+    config = copy.deepcopy(DEFAULT)
+    config["conditions"] = {**config["conditions"], "dna_1mer": {"source": "dna", "tokenizer": "kmer", "kmer_k": 1}}
+    plan = Plan.from_config(checked(config))
+    assert plan.conditions["dna_1mer"].tokens == "dna_1mer" and plan.conditions["dna_1mer"].kmer_k == 1
+    assert plan.conditions["dna_kmer"].kmer_k == 6 and plan.tokenized == (*PAPER, "dna_1mer")
+    assert plan.tokenizer_settings("dna_1mer", checked(config)["tokenizer"])["kmer_k"] == 1
+    assert ("dna_1mer", "text_bpe") in plan.comparisons and "dna_1mer" in plan.rc_conditions
+
+
+@pytest.mark.parametrize("condition, message", [
+    ({"source": "dna", "tokenizer": "bpe", "kmer_k": 2}, "only a condition with tokenizer kmer has a k"),
+    ({"source": "dna", "tokenizer": "bpe", "train": {"reverse_complement_augmentation": True}}, "needs the kmer"),
+])
+def test_kmer_keys_on_other_conditions_are_named(condition, message):
+    from gfm_limits.files import InputError
+
+    config = copy.deepcopy(DEFAULT)
+    config["conditions"] = {**config["conditions"], "odd": condition}
+    with pytest.raises(InputError, match=message):
+        checked(config)

@@ -34,6 +34,17 @@ def test_kmer_round_trip_on_real_dna(kmer, dna_slice):
     assert sum(len(t) == 6 for t in enc.tokens) == 50_003 // 6
 
 
+def test_single_nucleotides_round_trip_one_token_per_base(tmp_path, dna_slice):
+    """k = 1: the specials, A, C, G, T and N, ids contiguous; one token per base, N included."""
+    one = tk.build_kmer(tmp_path / "1mer.json", k=1)
+    assert one.get_vocab_size() == 5 + 5
+    assert [one.id_to_token(i) for i in range(10)] == [*tk.SPECIAL_TOKENS, "A", "C", "G", "T", "N"]
+    seq = dna_slice[:5000].upper() + "NNACGT"
+    enc = one.encode(seq, add_special_tokens=False)
+    assert len(enc.ids) == len(seq) and one.decode(enc.ids) == seq
+    assert [one.id_to_token(i) for i in enc.ids[-6:]] == ["N", "N", "A", "C", "G", "T"]
+
+
 def test_bpe_vocabulary_size_and_round_trip(tmp_path, articles):
     corpus = tmp_path / "train.txt"
     corpus.write_text("\n".join(a["text"].replace("\n", " ") for a in articles) + "\n")

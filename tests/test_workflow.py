@@ -269,12 +269,14 @@ def test_unknown_config_key_is_named(tmp_path):
     assert "unknown key 'trian'; did you mean 'train'?" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("names, sources, conditions, tokenized, released", [
-    (["paper.yaml"], 2, 7, 3, 0), (["paper_v2.yaml"], 4, 9, 5, 0), (["paper.yaml", "released.yaml"], 2, 7, 3, 3)])
+@pytest.mark.parametrize("names, sources, conditions, tokenized, released, kmer", [
+    (["paper.yaml"], 2, 8, 4, 0, 2), (["paper_v2.yaml"], 4, 9, 5, 0, 3),
+    (["paper.yaml", "released.yaml"], 2, 8, 4, 3, 2)])
 def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, sources, conditions, tokenized,
-                                                              released):
+                                                              released, kmer):
     """config/paper.yaml (and v2, and the paper's released models beside paper.yaml): every
-    condition x 5 members and the analysis, planned without any network access (the sources are
+    condition x 5 members (paper.yaml's single-nucleotide dna_1mer with a tokenizer and token
+    arrays of its own) and the analysis, planned without any network access (the sources are
     https URLs; a dry run fetches nothing)."""
     if released:  # released.yaml reads downloaded folders
         for condition in yaml.safe_load((ROOT / "config/released.yaml").read_text())["conditions"].values():
@@ -289,7 +291,8 @@ def test_paper_config_dry_runs_to_the_full_job_graph_offline(tmp_path, names, so
                 "train": 5 * conditions, "eval_masks": every,
                 "extract": 5 * every, "baselines": tokenized + released, "stats": every, "summary": 1,
                 "scorecard": 1, "figures": 1, "provenance": 1, "all": 1,
-                "dynamics": conditions, "dynamics_table": 1}  # imported (released) models have no snapshots
+                "dynamics": conditions, "dynamics_table": 1,  # imported (released) models have no snapshots
+                "rc_consistency": 5 * kmer, "rc_symmetry": kmer}  # the k-mer conditions trained here (dna_1mer too)
     if released:
         expected |= {"import_tokenizer": released, "import_model": 5 * released}
     assert job_counts(out) == expected
@@ -333,7 +336,7 @@ def sbatch_flags(resources: JobResources) -> list[str]:
     return shlex.split(get_submit_command(job, params) + set_gres_string(job))
 
 
-GPU_RULES = {"train", "extract", "dynamics"}
+GPU_RULES = {"train", "extract", "dynamics", "rc_consistency"}
 
 
 @pytest.mark.parametrize("edited", [False, True], ids=["as_shipped", "edited"])

@@ -165,6 +165,11 @@ def check_consistency(config: dict) -> None:
                                  f"bring their own model")
         if cond.get("tokenizer") == "kmer" and source_kind(sources[cond["source"]]) != "dna":
             raise InputError(f"config: conditions.{name}: the kmer tokenizer needs a dna source")
+        if "kmer_k" in cond and cond.get("tokenizer") != "kmer":
+            raise InputError(f"config: conditions.{name}.kmer_k: only a condition with tokenizer kmer has a k")
+        if cond.get("train", {}).get("reverse_complement_augmentation") and cond.get("tokenizer") != "kmer":
+            raise InputError(f"config: conditions.{name}.train.reverse_complement_augmentation: the token-level "
+                             f"reverse complement needs the kmer tokenizer")
     for name in config["conditions"]:
         _check_model(config, name)
     if config["corpus"]["dna_min_window"] > config["corpus"]["dna_window"]:

@@ -91,7 +91,8 @@ def step_rows(*, step: int, tokens: int, final: bool, members: dict[int, dict], 
     """The table's rows of one step: every member's statistics, then every pair's."""
     at = Settings(k, top_p)
     tables = step_tables(members, unigram, k=k, top_p=top_p)
-    values = {stat: stat.values(tables, at) for stat in appearing_in("dynamics")}
+    values = {stat: v for stat in appearing_in("dynamics")
+              if not (v := stat.values(tables, at)).empty}  # none of top-k for single nucleotides
     base = {"step": step, "tokens": tokens, "final": final}
     rows = [{**base, "statistic": stat.name(at), "seed_a": seed, "seed_b": None, "value": float(v[seed])}
             for seed in sorted(members) for stat, v in values.items() if stat.over == "members"]

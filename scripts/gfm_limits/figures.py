@@ -601,11 +601,43 @@ def plot_dynamics(dynamics_path, conditions: list[str], fig, styles=None) -> Non
     fig.suptitle("Learning dynamics: each statistic at every snapshot and the final model "
                  "(thin: members or pairs; thick: their mean)")
 
+# rc_symmetry.tsv's statistics in the figure rc_symmetry: panel -> (the model's, chance's, axis label)
+RC_PANELS = {"JS distance to the RC prediction": ("js_distance", "js_distance_shuffled", "JS distance (base 2)"),
+             "Argmax agrees with the RC prediction": ("agreement", "agreement_shuffled", "share of positions"),
+             "Nearest static neighbour is the RC k-mer": ("nn_is_rc", "nn_is_rc_chance", "share of k-mers"),
+             "Cosine to the RC k-mer": ("cosine_rc", "cosine_random", "mean cosine")}
+
+
+def plot_rc_symmetry(rc_tables: dict[str, str], conditions: list[str], axes, styles=None) -> None:
+    """One panel per RC_PANELS entry: per condition the model (dots: members; bar: the mean's
+    interval) and its chance level (grey crosses: shuffled pairings, 1 / (n - 1), random pairs);
+    conditions without a reverse complement (text, BPE) are marked, not drawn."""
+    styles = styles or condition_styles(conditions)
+    frames = {c: pd.read_csv(path, sep="\t", dtype={"seed": str}) for c, path in rc_tables.items()}
+    for ax, (title, (model, chance, unit)) in zip(axes, RC_PANELS.items()):
+        for y, condition in enumerate(conditions):
+            if condition not in frames:
+                ax.text(0.02, y, "no reverse complement (text or BPE)", transform=ax.get_yaxis_transform(),
+                        va="center", fontsize=7, color="0.45")
+                continue
+            df, colour, line = frames[condition], styles[condition].colour, styles[condition].line
+            for name, marker, col in ((model, "o", colour), (chance, "x", "0.45")):
+                rows = df[df["statistic"] == name]
+                members, mean = rows[rows["seed"] != "mean"], rows[rows["seed"] == "mean"].iloc[0]
+                offset = 0.12 if name == chance else -0.12
+                ax.scatter(members["estimate"], [y + offset] * len(members), marker=marker, color=col, s=18)
+                ax.hlines(y + offset, mean["ci_low"], mean["ci_high"], color=col, lw=2,
+                          linestyles=line if name == model else "-")
+        ax.set_yticks(range(len(conditions)), conditions, fontsize=7)
+        ax.set_ylim(len(conditions) - 0.5, -0.5)
+        ax.set(xlabel=unit, title=title)
+        ax.title.set_fontsize(9)
+
 
 def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], str], outputs: dict[str, str],
              findings_path=None, baselines: dict[str, str] | None = None,
              min_context_bits: float = StatsConfig.min_context_bits, dynamics=None,
-             looks: dict[str, list[str]] | None = None) -> None:
+             looks: dict[str, list[str]] | None = None, rc_tables: dict[str, str] | None = None) -> None:
     """Write every figure in FIGURES as PNG and PDF to outputs[f"{name}_{ext}"] (the figures
     rule's outputs); tables: condition -> table name -> path of its statistics tables; looks:
     condition -> [data, model variant] (Plan.looks), one Style per condition for every figure."""
@@ -659,5 +691,11 @@ def plot_all(tables: dict[str, dict[str, str]], curves: dict[tuple[str, int], st
                      "Multi-Bootstrap intervals: is a DNA statistic a property of repeats or of all sequence?")
 
     figure("repeats", repeats, figsize=(18, 1.5 + 0.6 * 2 * len(tables)))
+    def rc_symmetry(fig):
+        plot_rc_symmetry(rc_tables or {}, list(tables), fig.subplots(1, len(RC_PANELS)), styles)
+        fig.suptitle("Reverse-complement symmetry of the k-mer models (dots: members, bars: intervals) against "
+                     "chance (grey crosses); read it beside context use")
+
+    figure("rc_symmetry", rc_symmetry, figsize=(17, 1.5 + 0.6 * len(tables)))
     if dynamics is not None:
         figure("dynamics", lambda fig: plot_dynamics(dynamics, list(tables), fig, styles), figsize=(17, 10))

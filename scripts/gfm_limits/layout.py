@@ -27,7 +27,7 @@ REPEAT_DIFFERENCE = "repeat - non-repeat"
 
 FIGURES = ("context", "output_distribution", "js_top_p", "fisher_shares", "embedding_consistency", "training_curves",
            "confidence", "findings", "frequency_bands", "cka", "baselines", "dynamics", "geometry", "repeats",
-           "gradient_geometry")
+           "gradient_geometry", "rc_symmetry")
 
 # dynamics.tsv, the statistics over training (dynamics.py), in long format; seed_b is empty for
 # a member's own statistics. Which statistics: headline.appearing_in("dynamics").
@@ -60,6 +60,7 @@ REPORT_ITEMS = {
     "geometry": (4, "Representations", "Hidden-state geometry by layer"),
     "repeats": (4, "Repeats", "Repeats against the rest"),
     "gradient_geometry": (4, "Gradient geometry", "Effective and stable rank of the per-example gradients"),
+    "rc_symmetry": (4, "Reverse-complement symmetry", "Predictions and embeddings of a sequence and its RC"),
     "provenance": (5, "What produced these results", "Provenance table"),
 }
 

@@ -74,15 +74,33 @@ def condition_seeds(config: dict, condition: str) -> list[int]:
     return list(config["seeds"])
 
 
+def kmer_k(config: dict, condition: str) -> int | None:
+    """The k of a k-mer condition: its own `kmer_k`, else `tokenizer.kmer_k`; None for the others."""
+    own = config["conditions"][condition]
+    if own.get("tokenizer") != "kmer":
+        return None
+    return own.get("kmer_k", config["tokenizer"]["kmer_k"])
+
+
+def rc_augmented(config: dict, condition: str) -> bool:
+    """Whether the condition's members train on reverse-complement augmented rows: its
+    reverse_complement_augmentation (condition_train), for k-mer conditions only."""
+    return kmer_k(config, condition) is not None and bool(
+        condition_train(config, condition).get("reverse_complement_augmentation", False))
+
+
 def token_condition(config: dict, condition: str) -> str:
     """The condition whose tokenizer and token arrays this one uses: the first condition with
-    the same source and tokenizer (controls that change only the model share them, so they see
-    the very same tokens and are not re-encoded); itself for imported models."""
+    the same source, tokenizer and k (controls that change only the model or the training share
+    them, so they see the very same tokens and are not re-encoded); itself for imported models."""
     if imported(config, condition):
         return condition
-    own = config["conditions"][condition]
-    return next(name for name, c in config["conditions"].items()
-                if not imported(config, name) and (c["source"], c["tokenizer"]) == (own["source"], own["tokenizer"]))
+
+    def key(name):
+        c = config["conditions"][name]
+        return c["source"], c["tokenizer"], kmer_k(config, name)
+
+    return next(name for name in config["conditions"] if not imported(config, name) and key(name) == key(condition))
 
 
 def model_variant(config: dict, condition: str) -> str:
@@ -101,7 +119,8 @@ def comparisons(config: dict) -> list[tuple[str, str]]:
     the comparisons behind the paper's findings."""
     kinds = {name: source_kind(config["sources"][c["source"]]) for name, c in config["conditions"].items()}
     model = {name: ("imported",) if imported(config, name) else (condition_model(config, name),
-                                                                   condition_train(config, name))
+                                                                    condition_train(config, name),
+                                                                    rc_augmented(config, name))
              for name in config["conditions"]}  # imported models compare with each other
     return [(d, t) for d in config["conditions"] for t in config["conditions"]
             if kinds[d] == "dna" and kinds[t] == "text" and model[d] == model[t]]
@@ -125,6 +144,8 @@ class Condition:
     model: dict  # the model keys: the top-level `model` with this condition's changes
     train: dict  # the train keys: the top-level `train` with this condition's changes
     variant: str = ""  # the model variant: its changes to the top-level `model` ("tie_embeddings=False"), "" none
+    kmer_k: int | None = None  # the k of a k-mer condition; None for the others
+    rc_augmented: bool = False  # trained on reverse-complement augmented rows (k-mer conditions only)
 
     @property
     def trained(self) -> bool:
@@ -146,7 +167,8 @@ class Plan:
                 tokenizer=entry.get("tokenizer"), imported=tuple(entry.get("imported", ())),
                 seeds=tuple(condition_seeds(config, name)), tokens=token_condition(config, name),
                 model=condition_model(config, name), train=condition_train(config, name),
-                variant=model_variant(config, name))
+                variant=model_variant(config, name), kmer_k=kmer_k(config, name),
+                rc_augmented=rc_augmented(config, name))
         return cls(conditions=conditions, sources=dict(config["sources"]),
                    comparisons=tuple(comparisons(config)))
 
@@ -205,11 +227,28 @@ class Plan:
         return dict(self.conditions[condition].model)
 
     def train(self, condition: str) -> dict:
-        """The train keys of a condition, as train.TrainConfig takes them (but the seed)."""
-        return dict(self.conditions[condition].train)
+        """The train keys of a condition, as train.TrainConfig takes them (but the seed), with
+        reverse_complement_augmentation as rc_augmented (k-mer conditions only) and the k of its
+        k-mers (6 for the others, unused)."""
+        c = self.conditions[condition]
+        return {**c.train, "reverse_complement_augmentation": c.rc_augmented, "kmer_k": c.kmer_k or 6}
 
     def tokenizer_kind(self, condition: str) -> str | None:
         return self.conditions[condition].tokenizer
+
+    def tokenizer_settings(self, condition: str, tokenizer: dict) -> dict:
+        """The `tokenizer` keys for a condition's tokenizer job: kmer_k its own (kmer_k())."""
+        k = self.conditions[condition].kmer_k
+        return {**tokenizer, **({} if k is None else {"kmer_k": k})}
+
+    @property
+    def rc_conditions(self) -> tuple[str, ...]:
+        """The k-mer conditions trained here: those with reverse-complement statistics."""
+        return tuple(name for name, c in self.conditions.items() if c.trained and c.kmer_k is not None)
+
+    @property
+    def rc_tables(self) -> list[str]:
+        return [STATS_TABLE.format(condition=c, table="rc_symmetry") for c in self.rc_conditions]
 
     def imported_folders(self, condition: str) -> list[str]:
         return list(self.conditions[condition].imported)

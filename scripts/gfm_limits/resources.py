@@ -41,7 +41,7 @@ def bert_parameters(model: dict, vocab_size: int) -> int:
 def vocab_size(config: dict, condition: str) -> int:
     """The vocabulary of a condition's tokenizer, known from the config alone."""
     if config["conditions"][condition].get("tokenizer") == "kmer":
-        return 4 ** config["tokenizer"]["kmer_k"] + 10
+        return 4 ** config["conditions"][condition].get("kmer_k", config["tokenizer"]["kmer_k"]) + 10
     return config["tokenizer"]["bpe_vocab_size"]
 
 

@@ -126,7 +126,7 @@ def embedding_tables(mats: dict[int, np.ndarray],
     most similar first."""
     top_k = usable_k(top_k, len(next(iter(mats.values()))))
     cos = {seed: emb.cosine_similarity(m) for seed, m in mats.items()}
-    nn = {seed: emb.nearest_neighbours(c, max(top_k)) for seed, c in cos.items()}  # (V, k_max), once
+    nn = {seed: emb.nearest_neighbours(c, max(top_k)) for seed, c in cos.items()} if top_k else {}  # (V, k_max)
     ranks = {seed: emb.similarity_ranks(c) for seed, c in cos.items()}  # (V, V - 1), once
     pair_rows, topk_rows = [], []
     for a, b in itertools.combinations(sorted(mats), 2):
@@ -246,7 +246,8 @@ def bands_table(*, loaded: dict[int, dict], positions: dict[int, dict], pairs: d
                       "value": float(values[stat.key][at_band].mean()), "items": int(at_band.sum())}
                      for stat in of_positions]
     jaccard, k = headline.BY_KEY["jaccard"], cfg.summary_k
-    for a, bb in itertools.combinations(sorted(nn), 2):
+    usable = k < vocab_size - 1  # a vocabulary of single nucleotides has no k = summary_k neighbours
+    for a, bb in itertools.combinations(sorted(nn) if usable else [], 2):
         for b in bands["band"]:
             ids = np.flatnonzero(band_of == b)
             rows.append({"band": b, "statistic": jaccard.name(at), "seed_a": a, "seed_b": bb,
@@ -377,9 +378,10 @@ def condition_stats(*, predictions: dict[int, str], embeddings: dict[int, str], 
     mats = {seed: np.load(embeddings[seed]) for seed in seeds}
     tokens = np.load(train_tokens)
     vocab_size = loaded[seeds[0]]["probs"].shape[1]
-    if cfg.summary_k >= vocab_size - 1:  # usable_k would leave it out
-        raise ValueError(f"stats.summary_k ({cfg.summary_k}) needs a vocabulary of more than k + 1 tokens; "
-                         f"this one has {vocab_size}")
+    if cfg.summary_k >= vocab_size - 1:  # usable_k leaves it out: no top-k statistic, so no finding of it
+        log.warning("stats.summary_k (%d) needs a vocabulary of more than k + 1 tokens; this one has %d (single "
+                    "nucleotides?): the top-k overlap of static embeddings at k = %d is left out of this condition's "
+                    "summary, intervals and findings", cfg.summary_k, vocab_size, cfg.summary_k)
     special = PIPELINE_SPECIAL_IDS if tokenizer is None else special_tokens.read(tokenizer).special
     unigram = training_unigram(tokens, vocab_size, special)
     tables, positions, pairs = output_tables(loaded, unigram, top_ps=cfg.top_p, summary_top_p=cfg.summary_top_p)

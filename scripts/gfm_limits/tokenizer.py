@@ -75,9 +75,11 @@ def train_bpe(corpus: str | os.PathLike, out: str | os.PathLike, vocab_size: int
 
 
 def build_kmer(out: str | os.PathLike, k: int = 6):
-    """The Nucleotide Transformer k-mer tokenizer: specials, all 4^k k-mers, single bases."""
+    """The Nucleotide Transformer k-mer tokenizer: specials, all 4^k k-mers, single bases (for
+    k = 1 single nucleotides: the specials, A, C, G, T and N)."""
     kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)]
-    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *kmers, *"ACGTN"])}
+    bases = [b for b in "ACGTN" if b not in kmers]  # k = 1: the k-mers are the bases, N follows them
+    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *kmers, *bases])}
     tok = kmer_tokenizer(vocab, k, "[UNK]")
     _save(tok, out)
     return tok

@@ -76,6 +76,8 @@ class TrainConfig:
     state_minutes: float = 30.0  # and every so many minutes
     snapshots: int = 5  # models saved at log-spaced steps before the final one (snapshot_steps); 0: none
     embedding_lr_scale: float = 1.0  # the token interface's lr (embeddings, MLM head) is lr x this (param_groups)
+    reverse_complement_augmentation: bool = False  # k-mer DNA: each row replaced by its RC with probability 0.5
+    kmer_k: int = 6  # the k of the k-mer tokenizer, for the RC map of reverse_complement_augmentation
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
@@ -273,14 +275,29 @@ class Stepper:
         self.dropped = state["dropped"].to(self.device)
 
 
-def device_batches(rows: np.ndarray, order: np.ndarray, device):
-    """Yield each step's rows (B, T) as a long tensor on `device`. On a GPU the rows go
+def rc_augment(batch: np.ndarray, perm: np.ndarray, data_seed: int, step: int) -> np.ndarray:
+    """The rows (B, T) of one step, each replaced by its reverse complement
+    (reverse_complement.rc_rows) with probability 0.5, drawn from (data_seed, step): the same
+    for every member and for a resumed run."""
+    from gfm_limits.reverse_complement import rc_rows
+
+    flip = np.random.default_rng([data_seed, step]).random(len(batch)) < 0.5  # (B,)
+    batch = batch.copy()
+    batch[flip] = rc_rows(batch[flip], perm)
+    return batch
+
+
+def device_batches(rows: np.ndarray, order: np.ndarray, device, *, rc_perm: np.ndarray | None = None,
+                   data_seed: int = 0, start: int = 0):
+    """Yield each step's rows (B, T) as a long tensor on `device` (order[i] is step start + i);
+    with rc_perm (the token-level RC map), RC-augmented (rc_augment). On a GPU the rows go
     through pinned memory with an asynchronous copy, so the host prepares the next
     batch while the GPU still computes the last."""
     import torch
 
-    for idx in order:
-        batch = torch.from_numpy(rows[idx].astype(np.int32))  # (B, T)
+    for step, idx in enumerate(order, start=start):
+        rows_now = rows[idx] if rc_perm is None else rc_augment(rows[idx], rc_perm, data_seed, step)
+        batch = torch.from_numpy(rows_now.astype(np.int32))  # (B, T)
         if device.type == "cuda":
             batch = batch.pin_memory()
         yield batch.to(device, non_blocking=True).long()
@@ -386,6 +403,12 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
     stats = json.loads(Path(token_stats).read_text()) if token_stats is not None else None
     steps = n_steps(cfg, rows.shape[1], token_budget(cfg, stats))
     order = batch_order(len(rows), cfg.batch_size, steps, cfg.data_seed)
+    rc_perm = None
+    if cfg.reverse_complement_augmentation:
+        from gfm_limits.reverse_complement import read_permutation
+
+        rc_perm = read_permutation(tokenizer_path, cfg.kmer_k)[0]
+        log.info("reverse-complement augmentation: each row replaced by its RC with probability 0.5")
     model = build_model(model_cfg, tok.get_vocab_size(), ids.pad, cfg.seed).to(device)
     stepper = Stepper(model, cfg, steps=steps, vocab_size=tok.get_vocab_size(), specials=ids, device=device,
                       seq_len=rows.shape[1])
@@ -406,7 +429,8 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
         snapshots.start(first)
     start = time.perf_counter()
     with BusySampler(device) as busy, (training_state or contextlib.nullcontext()):
-        curve = run_steps(stepper, device_batches(rows, order[first:], device), steps=steps, step_tokens=step_tokens,
+        batches = device_batches(rows, order[first:], device, rc_perm=rc_perm, data_seed=cfg.data_seed, start=first)
+        curve = run_steps(stepper, batches, steps=steps, step_tokens=step_tokens,
                           state=training_state, start=first, curve=curve, snapshots=snapshots)
     seconds = time.perf_counter() - start
     summary = {

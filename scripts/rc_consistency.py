@@ -1,0 +1,15 @@
+"""Rule rc_consistency: one k-mer member's predictions on held-out rows against their reverse complements."""
+import logging
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+from gfm_limits.devices import gpu_slot
+from gfm_limits.rc_predictions import rc_member
+
+p = snakemake.params
+with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)
+    rc_member(snakemake.input.model, snakemake.input.masks, snakemake.input.tokenizer, snakemake.output[0], k=p.k,
+              batch_size=p.extract["batch_size"], precision=p.extract["precision"],
+              shuffle_seed=p.extract["mask_seed"], threads=snakemake.threads)
