@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from gfm_limits import gradient_geometry as gg
+from gfm_limits.gradient_grams import gradient_grams
 
 
 def _svd_stats(g):
@@ -145,7 +146,7 @@ def test_gradient_grams_against_numpy_svd_of_the_loop_gradients():
 
     model, rows, mask = _tiny(tied=True)
     loop = _loop_gradients(model, rows, mask)
-    out = gg.gradient_grams(model, rows, mask, 4, 4, torch.device("cpu"))
+    out = gradient_grams(model, rows, mask, 4, 4, torch.device("cpu"))
     groups = list(out["groups"])
     assert groups[0] == "word_input" and groups[-1] == "word_decoder"
     assert {"position", "token_type", "encoder.0", "encoder.1", "head_transform"} <= set(groups)
@@ -171,7 +172,7 @@ def test_the_groups_cover_every_parameter_but_the_embedding_norm_and_the_output_
     import torch
 
     model, rows, mask = _tiny(tied)
-    out = gg.gradient_grams(model, rows, mask, 4, 4, torch.device("cpu"))
+    out = gradient_grams(model, rows, mask, 4, 4, torch.device("cpu"))
     total = sum(p.numel() for p in model.parameters())
     v, h = model.word.weight.shape
     second_use = v * h if tied else 0  # the tied matrix counted once per use

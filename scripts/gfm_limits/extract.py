@@ -9,7 +9,7 @@ mini-batches of `fisher_batch_size` rows, 8 as the paper) and the per-example em
 Fisher with the tied embedding split (fisher.py); beyond the paper, the per-example true Fisher
 (labels drawn from the model, fisher.fisher_true_per_example), every layer's hidden states at
 the contextual positions (predictions.layer_states) and the gradient geometry of every parameter
-group (gradient_geometry.gradient_grams).
+group (gradient_grams.gradient_grams).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
     pass; fisher_batch_size: rows per mini-batch of the paper's Fisher. fisher_rows_out, each
     held-out row's per-example Fisher by group (.npz: groups, values (R, G)). gradient_geometry_out:
     the Gram matrices of the per-example gradients of the `geometry_rows` rows drawn first, by
-    group, and the word embedding's gradient mass per row (gradient_geometry.gradient_grams, .npz)."""
+    group, and the word embedding's gradient mass per row (gradient_grams.gradient_grams, .npz)."""
     import pandas as pd
     import torch
 
@@ -98,7 +98,7 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
             hidden_at=hidden_at, fisher_true_out=fisher_true_out, fisher_true_rows_out=fisher_true_rows_out,
             layers_out=layers_out, samples=fisher_true_samples, seed=fisher_true_seed)
     if gradient_geometry_out is not None:
-        from gfm_limits.gradient_geometry import gradient_grams
+        from gfm_limits.gradient_grams import gradient_grams
         from gfm_limits.predictions import first_drawn
 
         kept = first_drawn(masks["draw_rank"], geometry_rows)  # (R,) a uniform sample of the rows

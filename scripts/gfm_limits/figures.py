@@ -455,11 +455,11 @@ def plot_gradient_geometry(tables, axes, styles=None) -> None:
     """One panel per statistic of gradient_geometry.STATISTICS: per parameter group (x, in model
     order) and condition (its colour, dodged), every member a small point and the mean over
     members with its interval (gradient_geometry.tsv)."""
-    from gfm_limits.gradient_geometry import STATISTICS, _group_order
+    from gfm_limits.gradient_geometry import STATISTICS, group_order
 
     styles = _styles(tables, styles)
     members, ci = _load(tables, "gradient_geometry_members"), _load(tables, "gradient_geometry")
-    groups = sorted(set(members["group"]), key=_group_order)
+    groups = sorted(set(members["group"]), key=group_order)
     x_of = {g: i for i, g in enumerate(groups)}
     width = 0.7 / max(len(styles), 1)
     for ax, statistic in zip(axes, STATISTICS):

@@ -88,7 +88,7 @@ def layer_states_bytes(config: dict, condition: str) -> int:
 
 
 def gradient_geometry_bytes(config: dict, condition: str) -> int:
-    """Bytes the gradient geometry holds at once (gradient_geometry.gradient_grams): the fp32
+    """Bytes the gradient geometry holds at once (gradient_grams.gradient_grams): the fp32
     per-example gradients of the extract.geometry_rows rows drawn first, every parameter and the
     tied word embedding's second use."""
     e, model = config["extract"], condition_model(config, condition)
