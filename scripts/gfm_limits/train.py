@@ -268,10 +268,10 @@ class Stepper:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        self.generator.set_state(state["generator"].cpu())  # RNG states are CPU ByteTensors, also for CUDA
+        torch.set_rng_state(state["torch_rng"].cpu())
         if state["cuda_rng"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
         self.dropped = state["dropped"].to(self.device)
 
 

@@ -81,7 +81,9 @@ class TrainingState:
 
         if not self.path.is_file():
             return 0, []
-        saved = torch.load(self.path, map_location=stepper.device, weights_only=False)
+        # on the CPU: the RNG states must stay CPU ByteTensors (a CUDA generator's too); the weights,
+        # the AdamW moments and the counters are moved to the model's device as they are loaded
+        saved = torch.load(self.path, map_location="cpu", weights_only=False)
         if saved["fingerprint"] != self.fingerprint:
             log.warning("%s belongs to another configuration or data; starting afresh", self.path)
             return 0, []
