@@ -110,9 +110,13 @@ def test_the_efficiency_report_shows_every_job_within_its_memory_request(slurm_r
 def test_results_equal_the_local_run(slurm_run, run):
     slurm_root, _, _, _ = slurm_run
     local_root, _ = run
-    tables = sorted((local_root / "results" / "stats").rglob("*.tsv"))
-    # summary, findings and dynamics, and every condition's tables and dynamics
-    assert len(tables) == 3 + len(CONDITIONS) * (len(TABLES) + 1)
+    stats = local_root / "results" / "stats"
+    tables = sorted(stats.rglob("*.tsv"))
+    # summary, findings, dynamics and the scorecard, every condition's tables and dynamics, and the
+    # reverse-complement symmetry of the k-mer condition
+    expected = {"summary.tsv", "findings.tsv", "dynamics.tsv", "scorecard.tsv", "dna_kmer/rc_symmetry.tsv",
+                *(f"{c}/{t}.tsv" for c in CONDITIONS for t in (*TABLES, "dynamics"))}
+    assert {str(t.relative_to(stats)) for t in tables} == expected
     for table in tables:
         other = slurm_root / table.relative_to(local_root)
         pd.testing.assert_frame_equal(pd.read_csv(table, sep="\t"), pd.read_csv(other, sep="\t"), rtol=1e-6)
