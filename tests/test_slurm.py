@@ -31,7 +31,8 @@ from localslurm import CPU_PARTITION, FEATURE, GPU_PARTITION, LocalSlurm
 pytestmark = pytest.mark.slurm
 TIMEOUT = 1800  # the tiny workflow takes about 15 min on the 2-core test machine under load
 LOCAL_RULES = {"fetch", "dynamics_table", "summary", "scorecard", "figures", "provenance", "all"}  # localrules, and all
-GPU_RULES = {"train", "extract", "dynamics"}  # the rules that run the models
+# the rules that run the models: those the profile sends to the GPU partition
+GPU_RULES = set(yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())["set-resources"])
 RULE = r"^rule_([a-z_]+?)(?:_wildcards_|$)"  # the rule in the plugin's job comment
 
 
