@@ -83,8 +83,8 @@ def main(folder: str) -> None:
             "", "## Training", "", train_table(train), "",
             f"MFU = {train['setups'][0]['flops_per_token'] / 1e6:.0f} MFLOP per token (6 x encoder matmul weights + "
             f"12 x layers x T x H for attention + 6 x 0.15 x MLM head weights, the same count for every setup) x "
-            f"tokens/s / {train['peak_bf16_flops'] / 1e12:.0f} TFLOP/s (H100 and H200 SXM dense bf16). GPU busy: mean NVML "
-            f"utilisation over the timed steps.", "", "## Numerics", "", numerics(train), "",
+            f"tokens/s / {train['peak_bf16_flops'] / 1e12:.0f} TFLOP/s (H100 and H200 SXM dense bf16). "
+            f"GPU busy: mean NVML utilisation over the timed steps.", "", "## Numerics", "", numerics(train), "",
             "![loss curves](loss_curves.png)", "",
             f"## Extraction: {extract['members']} members x {extract['n_sequences']} held-out rows of "
             f"{extract['seq_len']} tokens", "",
