@@ -110,15 +110,16 @@ def _loop_gradients(model, rows, mask, mask_id=4):
     return out
 
 
+@pytest.mark.parametrize("attention", ["batched", "fused"])
 @pytest.mark.parametrize("tied", [True, False])
-def test_row_gradients_match_an_explicit_loop_and_the_split_sums_to_the_tied_gradient(tied):
+def test_row_gradients_match_an_explicit_loop_and_the_split_sums_to_the_tied_gradient(tied, attention):
     import torch
 
     from gfm_limits.fisher import row_gradients
 
     model, rows, mask = _tiny(tied)
     loop = _loop_gradients(model, rows, mask)
-    got = list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu")))
+    got = list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), attention))
     grads = {name: torch.cat([g[name] for g, _ in got]) for name in got[0][0]}
     decoder = torch.cat([d for _, d in got])
     for i, expected in enumerate(loop):
@@ -178,3 +179,26 @@ def test_the_groups_cover_every_parameter_but_the_embedding_norm_and_the_output_
     second_use = v * h if tied else 0  # the tied matrix counted once per use
     assert int(out["n_params"].sum()) == total + second_use - 2 * h - v
     assert out["gram"].shape == (len(out["groups"]), len(rows), len(rows))
+
+
+def test_batched_row_gradients_run_without_torch_funcs_fallback_loop():
+    """The batched attention gives vmap plain matrix products: no 'performance drop' warning
+    of the batching fallback, which the fused kernel raises (its loop over the rows)."""
+    import warnings
+
+    import torch
+
+    from gfm_limits.fisher import row_gradients
+
+    model, rows, mask = _tiny(True)
+
+    def fallback_warnings(attention):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), attention))
+        return [w for w in caught if "batching rule" in str(w.message)]
+
+    assert fallback_warnings("fused")
+    assert not fallback_warnings("batched")
+    with pytest.raises(ValueError, match="attention 'flash'"):
+        list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), "flash"))

@@ -75,7 +75,7 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
             for g in sorted(totals, key=_order)]
 
 def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int,
-                       device) -> tuple[list[dict], list[str], np.ndarray]:
+                       device, attention: str = "batched") -> tuple[list[dict], list[str], np.ndarray]:
     """The empirical Fisher per example, diagonal, by group: F = (1/R) sum_r g_r^2, where an
     example is a held-out row r and g_r the gradient of its summed masked-token loss
     (sum over its masked positions of -log p(y | the row with those positions [MASK])).
@@ -83,7 +83,8 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     do not enter, so it is the textbook empirical Fisher at the row level.
 
     Computed with torch.func: vmap of grad over `chunk` rows at a time, each row's masked
-    positions padded to a common count (padding targets are ignored). Besides the groups
+    positions padded to a common count (padding targets are ignored); `attention` as in
+    row_gradients. Besides the groups
     of group_of, two rows split the tied word embedding: `word_input` (its use as the input
     lookup) and `word_decoder` (its use as the output projection); the tied gradient is
     their sum, so their Fishers do not add up to the word embedding's. In an untied model
@@ -104,7 +105,8 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     column = {name: groups.index(group_of(name)) for name in params}
     tied = model.head_decoder is None
     per_row = []  # (B, G) per chunk
-    for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device):
+    for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device,
+                                             attention):
         n = len(dec_grads)
         contribution = torch.zeros(n, len(groups), dtype=torch.float64, device=dec_grads.device)  # (B, G)
         for name, g in grads.items():  # g: (B, *shape)
@@ -121,7 +123,11 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     return _records(squares, input_part, decoder_part, len(rows)), groups, np.concatenate(per_row)
 
 
-def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int, device):
+ATTENTION = ("batched", "fused")
+
+
+def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int, device,
+                  attention: str = "batched"):
     """Yield, per chunk of `chunk` rows, each row's gradient of its summed masked-token loss (all
     [MASK], fp32, eval mode): (grads, decoder), grads name -> (B, *shape) for every parameter of
     the model and decoder (B, V, H), the gradient of the output projection's weight. In a tied
@@ -129,9 +135,24 @@ def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int
     (Bert.forward's `decoder`), so grads["word.weight"] is its input use alone and `decoder` its
     output use: the tied gradient is their sum. In an untied model grads["word.weight"] is the
     input embedding's and `decoder` is grads["head_decoder"]. torch.func: vmap of grad over the
-    rows, each row's masked positions padded to a common count (padding targets ignored)."""
+    rows, each row's masked positions padded to a common count (padding targets ignored).
+
+    attention: "batched" runs scaled_dot_product_attention by its math backend, plain matrix
+    products that vmap batches over the rows; "fused" lets torch pick its fused kernel (flash or
+    memory-efficient), which has no vmap batching rule, so torch.func falls back to a loop over
+    the rows around it (bench/extract_speed.py measures both). The gradients are the same to
+    rounding (tests/test_gradient_geometry.py, against an explicit loop)."""
+    import contextlib
+
     import torch
     from torch.func import functional_call, grad, vmap
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    if attention not in ATTENTION:
+        raise ValueError(f"attention {attention!r}: one of {', '.join(ATTENTION)}")
+
+    def backend():  # a context manager each time: sdpa_kernel's is used once
+        return sdpa_kernel(SDPBackend.MATH) if attention == "batched" else contextlib.nullcontext()
 
     model.eval()
     params = {name: p.detach() for name, p in model.named_parameters()}
@@ -146,7 +167,8 @@ def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int
         k = int(sel.sum(dim=1).max())
         index = torch.argsort(sel.to(torch.uint8), dim=1, descending=True, stable=True)[:, :k]  # (B, k)
         targets = torch.where(torch.gather(sel, 1, index), torch.gather(ids, 1, index), -100)
-        grads = row_grads(params, decoder, inputs, index, targets)
+        with backend():
+            grads = row_grads(params, decoder, inputs, index, targets)
         grads, dec_grads = grads if tied else (grads, grads["head_decoder"])
         yield grads, dec_grads
 
