@@ -1,4 +1,5 @@
-"""Turn the benchmark JSON (train_speed.py, extract_speed.py) into BENCH.md and loss_curves.png.
+"""Turn the benchmark JSON (train_speed.py, extract_speed.py, and gpu_levers.py where it ran) into
+BENCH.md and loss_curves.png.
 
     python bench/report.py bench/results
 """
@@ -52,6 +53,59 @@ def extract_table(result: dict) -> str:
         f"most {b['max_abs_fisher_share_diff']:.1e} (bf16) and {f['max_abs_fisher_share_diff']:.1e} (fp32)."])
 
 
+LEVERS = {"grad_accum": "grad_accum 2 at batch 128 (one optimizer step per 2 micro-batches of 64)",
+          "batch128": "batch 128 in one pass", "cudagraphs": "CUDA graphs (inductor triton.cudagraphs)",
+          "coordinate": "inductor coordinate descent tuning"}
+
+
+def levers_section(levers: dict, train: dict) -> str:
+    """Measured matrix rates, the profile, each lever and the per-example Fisher (gpu_levers.json)."""
+    ours, peak = levers["ours"], levers["peak_bf16_flops"]
+    hf = next((s for s in train["setups"] if s["setup"] == "hf_bf16"), None)
+    rates = levers.get("matmul", {})
+    lines = ["## Where the training step's time goes, and the levers (bench/gpu_levers.py, one run)", "",
+             f"Batch {levers['batch_size']} x {levers['seq_len']}, {levers['timed_steps']} timed steps after "
+             f"{levers['warmup_steps']}; each lever recompiled and timed against (c) of this run.", ""]
+    if rates:
+        lines += ["| bf16 matrix product | measured TFLOP/s | of the datasheet peak | (c)'s model FLOP/s, as a share |",
+                  "|---|---:|---:|---:|"]
+        for name, rate in rates.items():
+            lines.append(f"| {name} | {rate / 1e12:.0f} | {rate / peak:.0%} | {ours['flops'] / rate:.1%} |")
+        lines.append("")
+    vs_b = (f"; {ours['tokens_per_s'] / hf['tokens_per_s']:.2f}x (b) of the run above" if hf else "")
+    lines += [f"(c) in this run: {ours['tokens_per_s']:,.0f} tokens/s, {ours['tflops']:.0f} TFLOP/s, "
+              f"{ours['mfu']:.1%} MFU against the datasheet's {peak / 1e12:.0f} TFLOP/s{vs_b}.", ""]
+    if "profile" in levers:
+        prof = levers["profile"]
+        lines += [f"GPU kernel time, torch.profiler over {prof['steps']} steps of (c): "
+                  f"{prof['kernel_ms_per_step']:.1f} ms per step.", "",
+                  "| kind | share | ms per step |", "|---|---:|---:|"]
+        for kind, share in prof["share_by_kind"].items():
+            lines.append(f"| {kind} | {share:.1%} | {share * prof['kernel_ms_per_step']:.1f} |")
+        lines += ["", "| longest kernels | share | ms per step |", "|---|---:|---:|"]
+        for k in prof["top_kernels"][:10]:
+            lines.append(f"| `{k['name'][:90]}` | {k['share']:.1%} | {k['ms_per_step']:.2f} |")
+        lines.append("")
+    lines += ["| lever | tokens/s | vs (c) | MFU | peak memory |", "|---|---:|---:|---:|---:|"]
+    for name, label in LEVERS.items():
+        lever = levers["levers"].get(name)
+        if lever is None:
+            lines.append(f"| {label} | not measured | | | |")
+        elif "error" in lever:
+            lines.append(f"| {label} | failed: {lever['error'][:80]} | | | |")
+        else:
+            lines.append(f"| {label} | {lever['tokens_per_s']:,.0f} | {lever['vs_ours']:.3f}x | {lever['mfu']:.1%} "
+                         f"| {lever['peak_mem_gib']:.1f} GiB |")
+    if "fisher" in levers:
+        f = levers["fisher"]
+        lines += ["", f"Per-example Fisher (fisher.fisher_per_example, fp32) of the same model, {f['rows']} held-out "
+                  f"rows of {f['seq_len']} tokens, {f['chunk']} rows per chunk: {f['fused_seconds']:.2f} s with the "
+                  f"fused attention (torch.func loops over the rows around it) and {f['batched_seconds']:.2f} s "
+                  f"with the math backend batched by vmap, {f['speedup']:.2f}x; the per-row group contributions "
+                  f"differ by at most {f['max_rel_diff_per_row_groups']:.1e} (relative; TF32 matrix products)."]
+    return "\n".join(lines) + "\n"
+
+
 def curves_png(result: dict, out: Path) -> None:
     import matplotlib
 
@@ -92,6 +146,8 @@ def main(folder: str) -> None:
             "(written to disk), "
             f"{extract['positions']['fisher']:,} for the Fisher, batch {extract['batch_size']}; "
             "each member read from its model folder.", "", extract_table(extract), ""]
+    if (folder / "gpu_levers.json").exists():
+        text.append(levers_section(json.loads((folder / "gpu_levers.json").read_text()), train))
     (folder / "BENCH.md").write_text("\n".join(text))
     curves_png(train, folder / "loss_curves.png")
 

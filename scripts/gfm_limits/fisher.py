@@ -75,7 +75,7 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
             for g in sorted(totals, key=_order)]
 
 def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int,
-                       device, attention: str = "batched") -> tuple[list[dict], list[str], np.ndarray]:
+                       device, attention: str = "fused") -> tuple[list[dict], list[str], np.ndarray]:
     """The empirical Fisher per example, diagonal, by group: F = (1/R) sum_r g_r^2, where an
     example is a held-out row r and g_r the gradient of its summed masked-token loss
     (sum over its masked positions of -log p(y | the row with those positions [MASK])).
@@ -110,24 +110,27 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
         n = len(dec_grads)
         contribution = torch.zeros(n, len(groups), dtype=torch.float64, device=dec_grads.device)  # (B, G)
         for name, g in grads.items():  # g: (B, *shape)
+            square = g.square()
             if name == "word.weight":
-                input_part += (g**2).sum(0)
-                contribution[:, -2] += (g**2).flatten(1).sum(1)
+                input_part += square.sum(0)
+                contribution[:, -2] += square.flatten(1).sum(1)
                 if tied:
-                    g = g + dec_grads  # the tied matrix's gradient: both uses
-            squares[name] += (g**2).sum(0)
-            contribution[:, column[name]] += (g**2).flatten(1).sum(1)
-        decoder_part += (dec_grads**2).sum(0)
-        contribution[:, -1] += (dec_grads**2).flatten(1).sum(1)
+                    square = (g + dec_grads).square()  # the tied matrix's gradient: both uses
+            squares[name] += square.sum(0)
+            contribution[:, column[name]] += square.flatten(1).sum(1)
+            del square
+        square = dec_grads.square()
+        decoder_part += square.sum(0)
+        contribution[:, -1] += square.flatten(1).sum(1)
         per_row.append(contribution.cpu().numpy())
     return _records(squares, input_part, decoder_part, len(rows)), groups, np.concatenate(per_row)
 
 
-ATTENTION = ("batched", "fused")
+ATTENTION = ("fused", "batched")
 
 
 def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int, device,
-                  attention: str = "batched"):
+                  attention: str = "fused"):
     """Yield, per chunk of `chunk` rows, each row's gradient of its summed masked-token loss (all
     [MASK], fp32, eval mode): (grads, decoder), grads name -> (B, *shape) for every parameter of
     the model and decoder (B, V, H), the gradient of the output projection's weight. In a tied
@@ -137,11 +140,13 @@ def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int
     input embedding's and `decoder` is grads["head_decoder"]. torch.func: vmap of grad over the
     rows, each row's masked positions padded to a common count (padding targets ignored).
 
-    attention: "batched" runs scaled_dot_product_attention by its math backend, plain matrix
-    products that vmap batches over the rows; "fused" lets torch pick its fused kernel (flash or
-    memory-efficient), which has no vmap batching rule, so torch.func falls back to a loop over
-    the rows around it (bench/extract_speed.py measures both). The gradients are the same to
-    rounding (tests/test_gradient_geometry.py, against an explicit loop)."""
+    attention: "fused" (the default) lets torch pick its fused kernel (flash or memory-efficient),
+    which has no vmap batching rule, so torch.func loops over the rows around that one operation;
+    "batched" runs it by the math backend, plain matrix products that vmap batches. Measured
+    (bench/gpu_levers.py, bench/results/h200/BENCH.md), the loop is not where the time goes: on
+    an H200 "batched" is 1.09x for the 90M model at 8 rows a chunk, and on a CPU it is 0.4-0.75x
+    at the configs' chunks (it materialises every row's T x T attention). The gradients are the
+    same to rounding either way (tests/test_gradient_geometry.py, against an explicit loop)."""
     import contextlib
 
     import torch
