@@ -19,7 +19,9 @@ it measured):
   levers     one change at a time against `ours`, each recompiled: grad_accum 2 at batch
              128 (the optimizer step once per 2 micro-batches of 64), batch 128 in one
              pass, CUDA graphs (inductor's triton.cudagraphs), inductor's coordinate
-             descent tuning of its Triton kernels
+             descent tuning of its Triton kernels, the flash and memory-efficient attention
+             backends in place of cuDNN's (the one torch picks on an H100/H200), inductor's
+             max_autotune
 
     python bench/gpu_levers.py --tokens results/tokens/text_bpe/train.npy \
         --tokenizer results/tokenizers/text_bpe.json --out bench/results/h200
@@ -31,6 +33,7 @@ measurement.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -185,7 +188,8 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--fisher-rows", type=int, default=32)
     parser.add_argument("--fisher-chunk", type=int, default=8)
-    parser.add_argument("--parts", default="matmul,ours,profile,fisher,grad_accum,batch128,cudagraphs,coordinate")
+    parser.add_argument("--parts", default="matmul,ours,profile,fisher,grad_accum,batch128,cudagraphs,coordinate,"
+                        "flash_attention,efficient_attention,max_autotune")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, for a smoke run on a CPU")
     args = parser.parse_args()
     cfg = TINY if args.tiny else PAPER_90M
@@ -220,17 +224,22 @@ def main():
         save("fisher")
     del stepper
     import torch._inductor.config as inductor
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
     levers = {"grad_accum": {"batch_size": 2 * args.batch_size, "grad_accum": 2},
               "batch128": {"batch_size": 2 * args.batch_size},
               "cudagraphs": {"inductor": {"triton.cudagraphs": True}},
-              "coordinate": {"inductor": {"coordinate_descent_tuning": True}}}
+              "coordinate": {"inductor": {"coordinate_descent_tuning": True}},
+              "flash_attention": {"sdpa": "FLASH_ATTENTION"}, "efficient_attention": {"sdpa": "EFFICIENT_ATTENTION"},
+              "max_autotune": {"inductor": {"max_autotune": True}}}
     for name, lever in levers.items():
         if name not in parts:
             continue
         settings = lever.get("inductor", {})
+        backend = (sdpa_kernel(getattr(SDPBackend, lever["sdpa"])) if "sdpa" in lever  # instead of cuDNN's
+                   else contextlib.nullcontext())
         try:
-            with inductor.patch(settings):
+            with inductor.patch(settings), backend:
                 record, _ = timed_training(rows, args.tokenizer, cfg, args, batch_size=lever.get("batch_size"),
                                            grad_accum=lever.get("grad_accum", 1))
         except Exception as error:  # a lever that fails is recorded, not fatal

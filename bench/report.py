@@ -55,7 +55,9 @@ def extract_table(result: dict) -> str:
 
 LEVERS = {"grad_accum": "grad_accum 2 at batch 128 (one optimizer step per 2 micro-batches of 64)",
           "batch128": "batch 128 in one pass", "cudagraphs": "CUDA graphs (inductor triton.cudagraphs)",
-          "coordinate": "inductor coordinate descent tuning"}
+          "coordinate": "inductor coordinate descent tuning",
+          "flash_attention": "flash attention backend (not cuDNN's)",
+          "efficient_attention": "memory-efficient attention backend", "max_autotune": "inductor max_autotune"}
 
 
 def levers_section(levers: dict, train: dict) -> str:
@@ -96,6 +98,9 @@ def levers_section(levers: dict, train: dict) -> str:
         else:
             lines.append(f"| {label} | {lever['tokens_per_s']:,.0f} | {lever['vs_ours']:.3f}x | {lever['mfu']:.1%} "
                          f"| {lever['peak_mem_gib']:.1f} GiB |")
+    if any(name not in levers["levers"] for name in LEVERS):
+        lines += ["", "Not measured: levers this record's run did not reach (bench/gpu_levers.py saves after each "
+                  "part, so a run cut short keeps the parts it finished)."]
     if "fisher" in levers:
         f = levers["fisher"]
         lines += ["", f"Per-example Fisher (fisher.fisher_per_example, fp32) of the same model, {f['rows']} held-out "
