@@ -11,17 +11,21 @@ it measured):
              MFU against the datasheet peak and against the measured rates
   profile    torch.profiler over 3 steps of the same Stepper: GPU kernel time by kind
              (matrix products, attention, Triton kernels inductor fused, optimizer,
-             other) and the 25 kernels that took longest
-  fisher     gfm_limits.fisher.fisher_per_example on the same model: attention "fused"
-             (torch's fused kernel, which vmap runs by its fallback loop over rows)
-             against "batched" (the math backend, batched by vmap), the same rows and
-             chunk; the largest relative difference of the per-row group contributions
+             other) and the 25 kernels that took longest (and the same for the
+             bf16_stream lever, when it runs)
+  fisher     gfm_limits.fisher.fisher_per_example on the same model by each method of
+             fisher.row_gradients: hooks (one batched backward pass), vmap (torch.func's
+             fallback loop over rows around the fused attention kernel), vmap_math (the
+             math backend, batched by vmap), the same rows and chunk; speed-ups over
+             vmap, the largest relative differences from it, and the kernel time
+             against the wall time per chunk of hooks and vmap
   levers     one change at a time against `ours`, each recompiled: grad_accum 2 at batch
              128 (the optimizer step once per 2 micro-batches of 64), batch 128 in one
              pass, CUDA graphs (inductor's triton.cudagraphs), inductor's coordinate
              descent tuning of its Triton kernels, the flash and memory-efficient attention
              backends in place of cuDNN's (the one torch picks on an H100/H200), inductor's
-             max_autotune
+             max_autotune; and the residual stream in bf16 (train.residual_stream), alone, at
+             batch 128, and with coordinate descent tuning or max_autotune
 
     python bench/gpu_levers.py --tokens results/tokens/text_bpe/train.npy \
         --tokenizer results/tokenizers/text_bpe.json --out bench/results/h200
@@ -86,15 +90,16 @@ def matmul_rates(cfg: ModelConfig, batch_tokens: int, repeats: int = 20) -> dict
     return rates
 
 
-def make_stepper(rows, tokenizer_path, cfg, batch_size, grad_accum, steps):
+def make_stepper(rows, tokenizer_path, cfg, batch_size, grad_accum, steps, train=None):
     ids, vocab = read_special_tokens(tokenizer_path), load(tokenizer_path).get_vocab_size()
-    tcfg = TrainConfig(seed=1, batch_size=batch_size, grad_accum=grad_accum, tokens=steps * batch_size * rows.shape[1])
+    tcfg = TrainConfig(seed=1, batch_size=batch_size, grad_accum=grad_accum, tokens=steps * batch_size * rows.shape[1],
+                       **(train or {}))
     model = build_model(cfg, vocab, ids.pad, seed=1).to(DEV)
     stepper = Stepper(model, tcfg, steps=steps, vocab_size=vocab, specials=ids, device=DEV, seq_len=rows.shape[1])
     return stepper, tcfg, vocab
 
 
-def timed_training(rows, tokenizer_path, cfg, args, *, batch_size=None, grad_accum=1, keep=False):
+def timed_training(rows, tokenizer_path, cfg, args, *, batch_size=None, grad_accum=1, train=None, keep=False):
     """tokens/s of the Stepper over args.steps after args.warmup (compilation included there)."""
     batch_size = batch_size or args.batch_size
     total = args.warmup + args.steps
@@ -102,7 +107,7 @@ def timed_training(rows, tokenizer_path, cfg, args, *, batch_size=None, grad_acc
     if DEV.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    stepper, tcfg, vocab = make_stepper(rows, tokenizer_path, cfg, batch_size, grad_accum, total)
+    stepper, tcfg, vocab = make_stepper(rows, tokenizer_path, cfg, batch_size, grad_accum, total, train)
     order = batch_order(len(rows), batch_size, total, tcfg.data_seed)
     began = time.perf_counter()
     for step, batch in enumerate(device_batches(rows, order, DEV)):
@@ -124,17 +129,28 @@ def timed_training(rows, tokenizer_path, cfg, args, *, batch_size=None, grad_acc
 
 def profile(stepper, rows, steps: int = 3) -> dict:
     """GPU kernel time by kind over `steps` Stepper steps, and the longest kernels."""
+    order = batch_order(len(rows), stepper.cfg.batch_size, steps, 7)
+    batches = list(device_batches(rows, order, DEV))
+
+    def run():
+        for batch in batches:
+            stepper(batch)
+
+    return {"steps": steps, **kernel_times(run, steps)}
+
+
+def kernel_times(run, per: int) -> dict:
+    """torch.profiler over run(): GPU kernel time by kind and the 25 longest kernels, per `per`."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    order = batch_order(len(rows), stepper.cfg.batch_size, steps, 7)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if DEV.type == "cuda" else [])
-    batches = list(device_batches(rows, order, DEV))
     sync()
+    began = time.perf_counter()
     with torch_profile(activities=activities) as prof:
-        for batch in batches:
-            stepper(batch)
+        run()
         sync()
+    wall = time.perf_counter() - began
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA] if DEV.type == "cuda" \
         else [e for e in prof.events() if not e.cpu_children]
     time_of = (lambda e: e.device_time) if DEV.type == "cuda" else (lambda e: e.cpu_time)
@@ -146,14 +162,17 @@ def profile(stepper, rows, steps: int = 3) -> dict:
         by_kind[kind] = by_kind.get(kind, 0.0) + time_of(e)
         by_name[e.name] = by_name.get(e.name, 0.0) + time_of(e)
     top = sorted(by_name.items(), key=lambda kv: -kv[1])[:25]
-    return {"steps": steps, "kernel_ms_per_step": total / 1e3 / steps,
+    return {"kernel_ms_per_step": total / 1e3 / per, "wall_ms_per_step": 1e3 * wall / per,
             "share_by_kind": {k: v / total for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])},
-            "top_kernels": [{"name": n[:160], "share": t / total, "ms_per_step": t / 1e3 / steps} for n, t in top]}
+            "top_kernels": [{"name": n[:160], "share": t / total, "ms_per_step": t / 1e3 / per} for n, t in top]}
 
 
 def fisher_speed(model, eval_rows, tokenizer_path, n_rows: int, chunk: int) -> dict:
-    """fisher_per_example with the fused attention (vmap's fallback loop) against the batched one."""
-    from gfm_limits.fisher import fisher_per_example
+    """fisher_per_example by each row-gradient method on the same rows and chunk: hooks (one
+    batched backward pass), vmap (torch.func's fallback loop around the fused attention kernel)
+    and vmap_math; the speed-ups over vmap, the largest relative differences from vmap, and
+    where each method's time goes per chunk."""
+    from gfm_limits.fisher import METHODS, fisher_per_example
 
     mask_id = read_special_tokens(tokenizer_path).mask
     rng = np.random.default_rng(0)
@@ -162,18 +181,22 @@ def fisher_speed(model, eval_rows, tokenizer_path, n_rows: int, chunk: int) -> d
     mask = (rng.random(rows.shape) < 0.15) & ~np.isin(rows, list(specials))
     out = {"rows": n_rows, "chunk": chunk, "seq_len": int(rows.shape[1]), "masked": int(mask.sum())}
     results = {}
-    for attention in ("batched", "fused"):
-        fisher_per_example(model, rows[:chunk], mask[:chunk], mask_id, chunk, DEV, attention)  # warm-up
+    for method in METHODS:
+        fisher_per_example(model, rows[:chunk], mask[:chunk], mask_id, chunk, DEV, method)  # warm-up
         sync()
         start = time.perf_counter()
-        results[attention] = fisher_per_example(model, rows, mask, mask_id, chunk, DEV, attention)
+        results[method] = fisher_per_example(model, rows, mask, mask_id, chunk, DEV, method)
         sync()
-        out[f"{attention}_seconds"] = time.perf_counter() - start
-    out["speedup"] = out["fused_seconds"] / out["batched_seconds"]
-    a, b = results["batched"][2], results["fused"][2]  # (R, G) per-row group contributions
-    out["max_rel_diff_per_row_groups"] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))
-    out["max_rel_diff_group_fisher"] = max(abs(x["fisher"] - y["fisher"]) / abs(y["fisher"])
-                                           for x, y in zip(results["batched"][0], results["fused"][0]))
+        out[f"{method}_seconds"] = time.perf_counter() - start
+    for method in METHODS:
+        out[f"{method}_speedup_over_vmap"] = out["vmap_seconds"] / out[f"{method}_seconds"]
+        a, b = results[method][2], results["vmap"][2]  # (R, G) per-row group contributions
+        out[f"{method}_max_rel_diff_per_row_groups"] = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))
+        out[f"{method}_max_rel_diff_group_fisher"] = max(abs(x["fisher"] - y["fisher"]) / abs(y["fisher"])
+                                                         for x, y in zip(results[method][0], results["vmap"][0]))
+    for method in ("hooks", "vmap"):  # per chunk of rows: kernel time against wall time, by kind
+        out[f"profile_{method}"] = kernel_times(
+            lambda m=method: fisher_per_example(model, rows, mask, mask_id, chunk, DEV, m), len(rows) // chunk)
     return out
 
 
@@ -189,7 +212,8 @@ def main():
     parser.add_argument("--fisher-rows", type=int, default=32)
     parser.add_argument("--fisher-chunk", type=int, default=8)
     parser.add_argument("--parts", default="matmul,ours,profile,fisher,grad_accum,batch128,cudagraphs,coordinate,"
-                        "flash_attention,efficient_attention,max_autotune")
+                        "flash_attention,efficient_attention,max_autotune,bf16_stream,bf16_stream_batch128,"
+                        "bf16_stream_coordinate,bf16_stream_max_autotune")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, for a smoke run on a CPU")
     args = parser.parse_args()
     cfg = TINY if args.tiny else PAPER_90M
@@ -231,7 +255,12 @@ def main():
               "cudagraphs": {"inductor": {"triton.cudagraphs": True}},
               "coordinate": {"inductor": {"coordinate_descent_tuning": True}},
               "flash_attention": {"sdpa": "FLASH_ATTENTION"}, "efficient_attention": {"sdpa": "EFFICIENT_ATTENTION"},
-              "max_autotune": {"inductor": {"max_autotune": True}}}
+              "max_autotune": {"inductor": {"max_autotune": True}},
+              "bf16_stream": {"train": {"residual_stream": "bf16"}},
+              "bf16_stream_batch128": {"train": {"residual_stream": "bf16"}, "batch_size": 2 * args.batch_size},
+              "bf16_stream_coordinate": {"train": {"residual_stream": "bf16"},
+                                         "inductor": {"coordinate_descent_tuning": True}},
+              "bf16_stream_max_autotune": {"train": {"residual_stream": "bf16"}, "inductor": {"max_autotune": True}}}
     for name, lever in levers.items():
         if name not in parts:
             continue
@@ -240,8 +269,12 @@ def main():
                    else contextlib.nullcontext())
         try:
             with inductor.patch(settings), backend:
-                record, _ = timed_training(rows, args.tokenizer, cfg, args, batch_size=lever.get("batch_size"),
-                                           grad_accum=lever.get("grad_accum", 1))
+                record, kept = timed_training(rows, args.tokenizer, cfg, args, batch_size=lever.get("batch_size"),
+                                              grad_accum=lever.get("grad_accum", 1), train=lever.get("train"),
+                                              keep=name == "bf16_stream" and "profile" in parts)
+                if kept is not None:  # where the time goes with the residual stream in bf16
+                    record["profile"] = profile(kept, rows)
+                    del kept
         except Exception as error:  # a lever that fails is recorded, not fatal
             record = {"error": f"{type(error).__name__}: {error}"[:500]}
         if "ours" in result and "tokens_per_s" in record:

@@ -139,7 +139,8 @@ def ours(rows, tokenizer_path, cfg, args):
     tok = load(tokenizer_path)
     ids, vocab, dev = read_special_tokens(tokenizer_path), tok.get_vocab_size(), DEV
     total = args.warmup + args.steps
-    tcfg = TrainConfig(seed=1, batch_size=args.batch_size, tokens=total * args.batch_size * rows.shape[1])
+    tcfg = TrainConfig(seed=1, batch_size=args.batch_size, tokens=total * args.batch_size * rows.shape[1],
+                       residual_stream=args.residual_stream)
     from gfm_limits.model import build_model
 
     model = build_model(cfg, vocab, ids.pad, seed=1).to(dev)
@@ -197,7 +198,7 @@ def loss_curves(rows, tokenizer_path, cfg, args):
     ids, vocab, dev = read_special_tokens(tokenizer_path), tok.get_vocab_size(), DEV
     steps = args.curve_steps
     tcfg = TrainConfig(seed=1, batch_size=args.batch_size, tokens=steps * args.batch_size * rows.shape[1],
-                       lr=args.curve_lr)
+                       lr=args.curve_lr, residual_stream=args.residual_stream)
     order = batch_order(len(rows), args.batch_size, steps, tcfg.data_seed)
     hf = build_hf_model(cfg, vocab, ids.pad, seed=1)
     model = from_hf(hf).to(dev)
@@ -246,6 +247,8 @@ def main():
     parser.add_argument("--paper-steps", type=int, default=20, help="timed steps of the slow fp32 setup")
     parser.add_argument("--curve-steps", type=int, default=300)
     parser.add_argument("--curve-lr", type=float, default=5e-4)
+    parser.add_argument("--residual-stream", default=TrainConfig.residual_stream, choices=("fp32", "bf16"),
+                        help="(c)'s train.residual_stream, in the timing and the loss curves")
     parser.add_argument("--setups", default="paper,hf_bf16,ours,equality,curves")
     parser.add_argument("--save-model", help="save the model (c) trained for the loss curves here (HF format)")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, for a smoke run on a CPU")
@@ -258,7 +261,8 @@ def main():
     result = {"gpu": torch.cuda.get_device_name() if DEV.type == "cuda" else "cpu", "torch": torch.__version__,
               "peak_bf16_flops": PEAK_BF16,
               "model": cfg.__dict__, "batch_size": args.batch_size, "seq_len": int(rows.shape[1]),
-              "warmup_steps": args.warmup, "timed_steps": args.steps, "setups": []}
+              "warmup_steps": args.warmup, "timed_steps": args.steps,
+              "residual_stream": args.residual_stream, "setups": []}
     import transformers
 
     result["transformers"] = transformers.__version__

@@ -110,16 +110,17 @@ def _loop_gradients(model, rows, mask, mask_id=4):
     return out
 
 
-@pytest.mark.parametrize("attention", ["batched", "fused"])
+@pytest.mark.parametrize("method", ["hooks", "vmap", "vmap_math"])
 @pytest.mark.parametrize("tied", [True, False])
-def test_row_gradients_match_an_explicit_loop_and_the_split_sums_to_the_tied_gradient(tied, attention):
+def test_row_gradients_match_an_explicit_loop_and_the_split_sums_to_the_tied_gradient(tied, method):
     import torch
 
     from gfm_limits.fisher import row_gradients
 
     model, rows, mask = _tiny(tied)
     loop = _loop_gradients(model, rows, mask)
-    got = list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), attention))
+    got = list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), method))
+    assert list(got[0][0]) == [name for name, _ in model.named_parameters()]
     grads = {name: torch.cat([g[name] for g, _ in got]) for name in got[0][0]}
     decoder = torch.cat([d for _, d in got])
     for i, expected in enumerate(loop):
@@ -181,9 +182,10 @@ def test_the_groups_cover_every_parameter_but_the_embedding_norm_and_the_output_
     assert out["gram"].shape == (len(out["groups"]), len(rows), len(rows))
 
 
-def test_batched_row_gradients_run_without_torch_funcs_fallback_loop():
-    """The batched attention gives vmap plain matrix products: no 'performance drop' warning
-    of the batching fallback, which the fused kernel raises (its loop over the rows)."""
+def test_hooks_and_vmap_math_row_gradients_run_without_torch_funcs_fallback_loop():
+    """vmap_math gives vmap plain matrix products and hooks uses no vmap: no 'performance drop'
+    warning of the batching fallback, which vmap around the fused kernel raises (its loop over
+    the rows)."""
     import warnings
 
     import torch
@@ -192,13 +194,34 @@ def test_batched_row_gradients_run_without_torch_funcs_fallback_loop():
 
     model, rows, mask = _tiny(True)
 
-    def fallback_warnings(attention):
+    def fallback_warnings(method):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), attention))
+            list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), method))
         return [w for w in caught if "batching rule" in str(w.message)]
 
-    assert fallback_warnings("fused")
-    assert not fallback_warnings("batched")
-    with pytest.raises(ValueError, match="attention 'flash'"):
+    assert fallback_warnings("vmap")
+    assert not fallback_warnings("vmap_math")
+    assert not fallback_warnings("hooks")
+    with pytest.raises(ValueError, match="method 'flash'"):
         list(row_gradients(model, rows, mask, 4, 4, torch.device("cpu"), "flash"))
+
+
+def test_hook_gradients_of_a_row_without_masked_positions_are_zero_and_leave_the_others_alone():
+    """A row that has no masked position has no loss: every gradient of it is 0, and the rows
+    beside it in the chunk get the gradients vmap gives them."""
+    import torch
+
+    from gfm_limits.fisher import row_gradients
+
+    model, rows, mask = _tiny(True)
+    mask[2] = False
+    for p in model.parameters():  # the hooks need no parameter gradients
+        p.requires_grad_(False)
+    (hooks, hooks_dec), = row_gradients(model, rows, mask, 4, 6, torch.device("cpu"), "hooks")
+    (vmap, vmap_dec), = row_gradients(model, rows, mask, 4, 6, torch.device("cpu"), "vmap_math")
+    for name, g in hooks.items():
+        assert not g[2].any(), name
+        torch.testing.assert_close(g, vmap[name], rtol=1e-4, atol=1e-6)
+    assert not hooks_dec[2].any()
+    torch.testing.assert_close(hooks_dec, vmap_dec, rtol=1e-4, atol=1e-6)

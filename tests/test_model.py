@@ -74,6 +74,35 @@ def test_mlm_loss_equals_hf_loss_in_fp32(encoded):
     assert abs(float(ours) - float(expected)) < 1e-5
 
 
+def test_bf16_residual_stream_rounds_only_the_layer_norm_outputs(encoded):
+    """Bert.stream_dtype bf16 under bf16 autocast (a CPU's, here): the hidden states between
+    layers are bf16, and equal an explicit loop over the layers that rounds each LayerNorm's
+    output to bf16; the loss stays within bf16 rounding of the fp32-stream model's."""
+    rows = torch.from_numpy(np.load(encoded / "train.npy")[:4].astype(np.int64))
+    model = build_model(TINY, 4106, 0, seed=5).eval()
+    index = torch.arange(0, rows.numel(), 7)
+    targets = rows.flatten()[index]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        fp32_stream = model(rows, index, targets)
+        assert model.encode(rows).dtype == torch.float32  # autocast's LayerNorm output
+        model.stream_dtype = torch.bfloat16
+        hidden, loss = model.encode(rows), model(rows, index, targets)
+        x = model.word(rows) + model.position.weight[: rows.shape[1]] + model.token_type.weight[0]
+        x = model.embed_norm(x).to(torch.bfloat16)
+        for layer in model.layers:
+            b, t, h = x.shape
+            q, k, v = layer.qkv(x).view(b, t, 3, layer.n_heads, h // layer.n_heads).permute(2, 0, 3, 1, 4)
+            a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, t, h)
+            x = layer.attn_norm(x + layer.attn_out(a)).to(torch.bfloat16)
+            x = layer.ffn_norm(x + layer.ffn_out(F.gelu(layer.ffn_in(x)))).to(torch.bfloat16)
+    assert hidden.dtype == torch.bfloat16
+    torch.testing.assert_close(hidden, x, rtol=0, atol=0)
+    assert abs(float(loss) - float(fp32_stream)) < 0.02 * float(fp32_stream)
+    assert TrainConfig(seed=1, residual_stream="bf16").residual_stream == "bf16"
+    with pytest.raises(ValueError, match="residual_stream"):
+        TrainConfig(seed=1, residual_stream="fp16")
+
+
 @pytest.mark.parametrize("cfg", [TINY, UNTIED], ids=["tied", "untied"])
 def test_weights_round_trip_through_hf_names(cfg):
     """Our weights under HF names fill every HF tensor of its shape, and read back unchanged."""

@@ -87,7 +87,7 @@ def extract_member(model_dir, masks_path, *, batch_size: int, predictions_out, e
     records = fisher_paper(model, rows, fisher_mask, mask_id, fisher_batch_size, device, precision)
     with atomic_path(fisher_out) as tmp:
         pd.DataFrame(records).to_csv(tmp, sep="\t", index=False)
-    if fisher_per_example_out is not None:  # fp32: per-row gradients through torch.func
+    if fisher_per_example_out is not None:  # fp32: per-row gradients, one batched backward pass a chunk
         per_example, groups, by_row = fisher_per_example(model, rows, fisher_mask, mask_id, batch_size, device)
         with atomic_path(fisher_per_example_out) as tmp:
             pd.DataFrame(per_example).to_csv(tmp, sep="\t", index=False)

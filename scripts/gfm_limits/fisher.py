@@ -75,16 +75,15 @@ def fisher_paper(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int,
             for g in sorted(totals, key=_order)]
 
 def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int,
-                       device, attention: str = "fused") -> tuple[list[dict], list[str], np.ndarray]:
+                       device, method: str = "hooks") -> tuple[list[dict], list[str], np.ndarray]:
     """The empirical Fisher per example, diagonal, by group: F = (1/R) sum_r g_r^2, where an
     example is a held-out row r and g_r the gradient of its summed masked-token loss
     (sum over its masked positions of -log p(y | the row with those positions [MASK])).
     Unlike fisher_paper (the square of mini-batch mean gradients), cross-example terms
     do not enter, so it is the textbook empirical Fisher at the row level.
 
-    Computed with torch.func: vmap of grad over `chunk` rows at a time, each row's masked
-    positions padded to a common count (padding targets are ignored); `attention` as in
-    row_gradients. Besides the groups
+    The per-row gradients come from row_gradients, `chunk` rows at a time, by `method`
+    (hooks: one batched backward pass; vmap, vmap_math: torch.func). Besides the groups
     of group_of, two rows split the tied word embedding: `word_input` (its use as the input
     lookup) and `word_decoder` (its use as the output projection); the tied gradient is
     their sum, so their Fishers do not add up to the word embedding's. In an untied model
@@ -97,69 +96,87 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     """
     import torch
 
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    squares = {name: torch.zeros_like(p) for name, p in params.items()}
-    input_part = torch.zeros_like(params["word.weight"])
-    decoder_part = torch.zeros_like(params["word.weight"])
+    params = dict(model.named_parameters())
     groups = list(dict.fromkeys(sorted({group_of(n) for n in params}, key=_order))) + ["word_input", "word_decoder"]
     column = {name: groups.index(group_of(name)) for name in params}
     tied = model.head_decoder is None
+
+    def row_squares(g):  # (B, *shape) -> (B,) float64: each row's squared norm, in one pass over g
+        return torch.linalg.vector_norm(g.flatten(1), dim=1).double().square()
+
     per_row = []  # (B, G) per chunk
-    for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device,
-                                             attention):
-        n = len(dec_grads)
-        contribution = torch.zeros(n, len(groups), dtype=torch.float64, device=dec_grads.device)  # (B, G)
+    for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device, method):
+        contribution = torch.zeros(len(dec_grads), len(groups), dtype=torch.float64, device=dec_grads.device)
         for name, g in grads.items():  # g: (B, *shape)
-            square = g.square()
             if name == "word.weight":
-                input_part += square.sum(0)
-                contribution[:, -2] += square.flatten(1).sum(1)
+                contribution[:, -2] += row_squares(g)
                 if tied:
-                    square = (g + dec_grads).square()  # the tied matrix's gradient: both uses
-            squares[name] += square.sum(0)
-            contribution[:, column[name]] += square.flatten(1).sum(1)
-            del square
-        square = dec_grads.square()
-        decoder_part += square.sum(0)
-        contribution[:, -1] += square.flatten(1).sum(1)
+                    g = g + dec_grads  # the tied matrix's gradient: both uses
+            contribution[:, column[name]] += row_squares(g)
+        contribution[:, -1] += row_squares(dec_grads)
         per_row.append(contribution.cpu().numpy())
-    return _records(squares, input_part, decoder_part, len(rows)), groups, np.concatenate(per_row)
+    by_row = np.concatenate(per_row)  # (R, G)
+    sizes: dict[str, int] = defaultdict(int)
+    for name, p in params.items():
+        sizes[group_of(name)] += p.numel()
+    sizes["word_input"] = sizes["word_decoder"] = params["word.weight"].numel()
+    fisher = by_row.sum(0) / len(rows)
+    records = [{"group": g, "n_params": sizes[g], "fisher": float(f), "fisher_per_param": float(f) / sizes[g]}
+               for g, f in zip(groups, fisher)]
+    return records, groups, by_row
 
 
-ATTENTION = ("fused", "batched")
+METHODS = ("hooks", "vmap", "vmap_math")
 
 
 def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int, chunk: int, device,
-                  attention: str = "fused"):
+                  method: str = "hooks"):
     """Yield, per chunk of `chunk` rows, each row's gradient of its summed masked-token loss (all
     [MASK], fp32, eval mode): (grads, decoder), grads name -> (B, *shape) for every parameter of
     the model and decoder (B, V, H), the gradient of the output projection's weight. In a tied
-    model the forward pass reads the decoder from an untied functional copy of the word embedding
-    (Bert.forward's `decoder`), so grads["word.weight"] is its input use alone and `decoder` its
-    output use: the tied gradient is their sum. In an untied model grads["word.weight"] is the
-    input embedding's and `decoder` is grads["head_decoder"]. torch.func: vmap of grad over the
-    rows, each row's masked positions padded to a common count (padding targets ignored).
+    model grads["word.weight"] is the word embedding's input use alone and `decoder` its output
+    use: the tied gradient is their sum. In an untied model grads["word.weight"] is the input
+    embedding's and `decoder` is grads["head_decoder"].
 
-    attention: "fused" (the default) lets torch pick its fused kernel (flash or memory-efficient),
-    which has no vmap batching rule, so torch.func loops over the rows around that one operation;
-    "batched" runs it by the math backend, plain matrix products that vmap batches. Measured
-    (bench/gpu_levers.py, bench/results/h200/BENCH.md), the loop is not where the time goes: on
-    an H200 "batched" is 1.09x for the 90M model at 8 rows a chunk, and on a CPU it is 0.4-0.75x
-    at the configs' chunks (it materialises every row's T x T attention). The gradients are the
-    same to rounding either way (tests/test_gradient_geometry.py, against an explicit loop)."""
+    method:
+      hooks      (the default) one forward and one backward pass over the chunk, as training
+                 runs them (torch's fused attention kernel included): forward hooks keep each
+                 Linear's and LayerNorm's input, autograd gives the gradient of the chunk's
+                 summed loss with respect to each one's output, and each row's parameter
+                 gradient is formed from its own rows of the two (a Linear's weight: the
+                 product of output gradient and input over the row's positions; a LayerNorm's:
+                 the output gradient times the normalised input, summed; the embeddings: the
+                 gradient at the embedding sum, scattered to the row's tokens and positions;
+                 the output projection and bias: the logits' gradient at the row's masked
+                 positions). Rows do not interact in the encoder, so this is each row's gradient
+                 (the per-example gradient trick of Goodfellow 2015 and Opacus).
+      vmap       torch.func: vmap of grad over the rows, each row's masked positions padded to a
+                 common count. Torch's fused attention kernel has no vmap batching rule, so
+                 torch.func loops over the rows around it; on an H200 the GPU then works 13% of
+                 the wall time (bench/gpu_levers.py's profile, bench/results/h200/BENCH.md).
+      vmap_math  the same with attention by the math backend (plain matrix products that vmap
+                 batches; it materialises each row's T x T attention).
+    All three give the same gradients to rounding (tests/test_gradient_geometry.py, against an
+    explicit loop over rows)."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r}: one of {', '.join(METHODS)}")
+    model.eval()
+    if method == "hooks":
+        yield from _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device)
+    else:
+        yield from _vmap_gradients(model, rows, fisher_mask, mask_id, chunk, device, method == "vmap_math")
+
+
+def _vmap_gradients(model, rows, fisher_mask, mask_id, chunk, device, math_attention: bool):
     import contextlib
 
     import torch
     from torch.func import functional_call, grad, vmap
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    if attention not in ATTENTION:
-        raise ValueError(f"attention {attention!r}: one of {', '.join(ATTENTION)}")
-
     def backend():  # a context manager each time: sdpa_kernel's is used once
-        return sdpa_kernel(SDPBackend.MATH) if attention == "batched" else contextlib.nullcontext()
+        return sdpa_kernel(SDPBackend.MATH) if math_attention else contextlib.nullcontext()
 
-    model.eval()
     params = {name: p.detach() for name, p in model.named_parameters()}
     tied = model.head_decoder is None
     decoder = params["word.weight"].clone() if tied else None  # an untied model has its own decoder
@@ -178,18 +195,74 @@ def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int
         yield grads, dec_grads
 
 
-def _records(squares: dict, input_part, decoder_part, n_rows: int) -> list[dict]:
-    totals: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    for name, sq in squares.items():
-        totals[group_of(name)] += float(sq.sum()) / n_rows
-        counts[group_of(name)] += sq.numel()
-    records = [{"group": g, "n_params": counts[g], "fisher": totals[g], "fisher_per_param": totals[g] / counts[g]}
-               for g in sorted(totals, key=_order)]
-    for name, sq in (("word_input", input_part), ("word_decoder", decoder_part)):
-        value = float(sq.sum()) / n_rows
-        records.append({"group": name, "n_params": sq.numel(), "fisher": value, "fisher_per_param": value / sq.numel()})
-    return records
+def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from gfm_limits.model import flat_index
+
+    modules = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear | nn.LayerNorm)}
+    seen: dict[str, tuple] = {}  # module name -> (input, output) of this chunk's forward pass
+
+    def keep(name):
+        return lambda module, args, output: seen.__setitem__(name, (args[0], output))
+
+    handles = [m.register_forward_hook(keep(name)) for name, m in modules.items()]
+    # the graph starts at the embedding sum (the embedding LayerNorm's input), so gradients flow
+    # whether or not the parameters require them, and none is formed for a parameter
+    handles.append(model.embed_norm.register_forward_pre_hook(lambda m, args: (args[0].detach().requires_grad_(),)))
+    try:
+        for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, chunk, device):
+            b, t = ids.shape
+            index = flat_index(sel)  # (K,) row-major, so each row's positions are one run
+            counts = sel.sum(1).tolist()
+            seen.clear()
+            with torch.enable_grad():
+                logits = model.logits_at(model.encode(inputs), index)  # (K, V)
+                loss = F.cross_entropy(logits, ids.flatten()[index], reduction="sum")
+                names = list(seen)
+                wanted = [seen[n][1] for n in names] + [seen["embed_norm"][0], logits]
+                got = torch.autograd.grad(loss, wanted)
+            out_grads, emb_grad, logit_grad = dict(zip(names, got[:-2])), got[-2], got[-1]
+            grads = {}
+            for name in names:
+                module, (x, _) = modules[name], seen[name]
+                x, gy = x.detach(), out_grads[name]
+                if isinstance(module, nn.LayerNorm):
+                    x = F.layer_norm(x, module.normalized_shape, eps=module.eps)  # the normalised input
+                if x.dim() == 3:  # (B, T, *): per row, over its positions
+                    weight = torch.einsum("bto,bti->boi", gy, x) if isinstance(module, nn.Linear) \
+                        else (gy * x).sum(1)
+                    bias = gy.sum(1)
+                else:  # (K, *): the head, at the masked positions of each row in turn
+                    weight = torch.stack([
+                        g.T @ v if isinstance(module, nn.Linear) else (g * v).sum(0)
+                        for g, v in zip(gy.split(counts), x.split(counts))])
+                    bias = torch.stack([g.sum(0) for g in gy.split(counts)])
+                grads[f"{name}.weight"], grads[f"{name}.bias"] = weight, bias
+            h = emb_grad.shape[-1]
+            word = torch.zeros(b * model.vocab_size, h, device=emb_grad.device, dtype=emb_grad.dtype)
+            rows_of = torch.arange(b, device=inputs.device)[:, None] * model.vocab_size
+            word.index_add_(0, (rows_of + inputs).flatten(), emb_grad.reshape(-1, h))
+            grads["word.weight"] = word.view(b, model.vocab_size, h)
+            position = torch.zeros((b, *model.position.weight.shape), device=emb_grad.device, dtype=emb_grad.dtype)
+            position[:, :t] = emb_grad
+            grads["position.weight"] = position
+            token_type = torch.zeros((b, *model.token_type.weight.shape), device=emb_grad.device,
+                                     dtype=emb_grad.dtype)
+            token_type[:, 0] = emb_grad.sum(1)
+            grads["token_type.weight"] = token_type
+            head_in = seen["head_norm"][1].detach()  # (K, H): the output projection's input
+            decoder = torch.stack([g.T @ v for g, v in zip(logit_grad.split(counts), head_in.split(counts))])
+            grads["head_bias"] = torch.stack([g.sum(0) for g in logit_grad.split(counts)])
+            if model.head_decoder is not None:
+                grads["head_decoder"] = decoder
+            seen.clear()
+            yield {name: grads[name] for name, _ in model.named_parameters()}, decoder
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _order(group: str) -> tuple[int, int]:

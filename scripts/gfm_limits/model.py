@@ -10,6 +10,12 @@ is torch's scaled_dot_product_attention (flash attention on a GPU, dropout
 included); and the MLM head runs only on the masked positions, whose flat
 indices the caller passes, so the (B*T, V) projection is never formed.
 
+`Bert.stream_dtype` (None by default) is a fourth, which changes the rounding: set
+to torch.bfloat16 under bf16 autocast, each LayerNorm's output, the residual stream
+between layers, is stored in bf16 instead of the fp32 autocast gives LayerNorm, so
+the memory-bound kernels around the matrix products (dropout, residual add,
+LayerNorm, casts) move half the bytes. Each LayerNorm still computes in fp32.
+
 Weights convert both ways with HF names (`to_hf_state_dict`, `from_hf`), so a
 member is initialised by HF's own `_init_weights` from its seed and saved as
 a model folder that `BertForMaskedLM.from_pretrained` loads.
@@ -53,13 +59,18 @@ class Layer(nn.Module):
         self.ffn_norm = nn.LayerNorm(h, eps=LAYER_NORM_EPS)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x):  # (B, T, H)
+    def forward(self, x, stream_dtype=None):  # (B, T, H)
         b, t, h = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.n_heads, h // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, d)
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0)
         a = a.transpose(1, 2).reshape(b, t, h)  # (B, T, H)
-        x = self.attn_norm(x + self.drop(self.attn_out(a)))
-        return self.ffn_norm(x + self.drop(self.ffn_out(F.gelu(self.ffn_in(x)))))
+        x = stream(self.attn_norm(x + self.drop(self.attn_out(a))), stream_dtype)
+        return stream(self.ffn_norm(x + self.drop(self.ffn_out(F.gelu(self.ffn_in(x))))), stream_dtype)
+
+
+def stream(x, dtype):
+    """The residual stream in `dtype` (None: as LayerNorm returns it, fp32 under autocast)."""
+    return x if dtype is None else x.to(dtype)
 
 
 class Bert(nn.Module):
@@ -80,13 +91,14 @@ class Bert(nn.Module):
         self.head_bias = nn.Parameter(torch.zeros(vocab_size))
         # the decoder weight is `word.weight` when tied, else its own matrix
         self.head_decoder = None if cfg.tie_embeddings else nn.Parameter(torch.empty(vocab_size, h))
+        self.stream_dtype = None  # torch.bfloat16: the residual stream in bf16 (under bf16 autocast only)
 
     def encode(self, input_ids):  # (B, T) long -> (B, T, H)
         t = input_ids.shape[1]
         x = self.word(input_ids) + self.position.weight[:t] + self.token_type.weight[0]
-        x = self.drop(self.embed_norm(x))
+        x = self.drop(stream(self.embed_norm(x), self.stream_dtype))
         for layer in self.layers:
-            x = layer(x)
+            x = layer(x, self.stream_dtype)
         return x
 
     def logits_at(self, hidden, index, decoder=None):  # (B, T, H), (K,) flat positions -> (K, V)

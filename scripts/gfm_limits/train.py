@@ -78,11 +78,14 @@ class TrainConfig:
     embedding_lr_scale: float = 1.0  # the token interface's lr (embeddings, MLM head) is lr x this (param_groups)
     reverse_complement_augmentation: bool = False  # k-mer DNA: each row replaced by its RC with probability 0.5
     kmer_k: int = 6  # the k of the k-mer tokenizer, for the RC map of reverse_complement_augmentation
+    residual_stream: str = "fp32"  # on a GPU: bf16 stores the residual stream in bf16 (model.Bert.stream_dtype)
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
             raise ValueError(f"train.batch_size {self.batch_size} is not a multiple of train.grad_accum "
                              f"{self.grad_accum}")
+        if self.residual_stream not in ("fp32", "bf16"):
+            raise ValueError(f"train.residual_stream is fp32 or bf16, not {self.residual_stream!r}")
 
 
 def mlm_mask(ids, generator, *, special, mask_id: int, n_random: int, first_random: int, prob: float):
@@ -213,6 +216,8 @@ class Stepper:
 
         cuda = device.type == "cuda"
         self.model, self.cfg, self.device = model, cfg, device
+        if cuda and cfg.residual_stream == "bf16":  # under the bf16 autocast below; a CPU trains in fp32
+            model.stream_dtype = torch.bfloat16
         self.forward = torch.compile(model) if use_compile(cfg.compile, device) else model
         self.optimizer = torch.optim.AdamW(param_groups(model, cfg.lr, cfg.embedding_lr_scale), lr=cfg.lr,
                                            betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps,
