@@ -11,8 +11,7 @@ it measured):
              MFU against the datasheet peak and against the measured rates
   profile    torch.profiler over 3 steps of the same Stepper: GPU kernel time by kind
              (matrix products, attention, Triton kernels inductor fused, optimizer,
-             other) and the 25 kernels that took longest (and the same for the
-             bf16_stream lever, when it runs)
+             other) and the 25 kernels that took longest
   fisher     gfm_limits.fisher.fisher_per_example on the same model by each method of
              fisher.row_gradients: hooks (one batched backward pass), vmap (torch.func's
              fallback loop over rows around the fused attention kernel), vmap_math (the
@@ -24,8 +23,8 @@ it measured):
              pass, CUDA graphs (inductor's triton.cudagraphs), inductor's coordinate
              descent tuning of its Triton kernels, the flash and memory-efficient attention
              backends in place of cuDNN's (the one torch picks on an H100/H200), inductor's
-             max_autotune; and the residual stream in bf16 (train.residual_stream), alone, at
-             batch 128, and with coordinate descent tuning or max_autotune
+             max_autotune; and the residual stream in fp32 as autocast leaves it
+             (train.residual_stream fp32; the default, bf16, is `ours`)
 
     python bench/gpu_levers.py --tokens results/tokens/text_bpe/train.npy \
         --tokenizer results/tokenizers/text_bpe.json --out bench/results/h200
@@ -212,8 +211,7 @@ def main():
     parser.add_argument("--fisher-rows", type=int, default=32)
     parser.add_argument("--fisher-chunk", type=int, default=8)
     parser.add_argument("--parts", default="matmul,ours,profile,fisher,grad_accum,batch128,cudagraphs,coordinate,"
-                        "flash_attention,efficient_attention,max_autotune,bf16_stream,bf16_stream_batch128,"
-                        "bf16_stream_coordinate,bf16_stream_max_autotune")
+                        "flash_attention,efficient_attention,max_autotune,fp32_stream")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, for a smoke run on a CPU")
     args = parser.parse_args()
     cfg = TINY if args.tiny else PAPER_90M
@@ -256,11 +254,7 @@ def main():
               "coordinate": {"inductor": {"coordinate_descent_tuning": True}},
               "flash_attention": {"sdpa": "FLASH_ATTENTION"}, "efficient_attention": {"sdpa": "EFFICIENT_ATTENTION"},
               "max_autotune": {"inductor": {"max_autotune": True}},
-              "bf16_stream": {"train": {"residual_stream": "bf16"}},
-              "bf16_stream_batch128": {"train": {"residual_stream": "bf16"}, "batch_size": 2 * args.batch_size},
-              "bf16_stream_coordinate": {"train": {"residual_stream": "bf16"},
-                                         "inductor": {"coordinate_descent_tuning": True}},
-              "bf16_stream_max_autotune": {"train": {"residual_stream": "bf16"}, "inductor": {"max_autotune": True}}}
+              "fp32_stream": {"train": {"residual_stream": "fp32"}}}
     for name, lever in levers.items():
         if name not in parts:
             continue
@@ -269,12 +263,8 @@ def main():
                    else contextlib.nullcontext())
         try:
             with inductor.patch(settings), backend:
-                record, kept = timed_training(rows, args.tokenizer, cfg, args, batch_size=lever.get("batch_size"),
-                                              grad_accum=lever.get("grad_accum", 1), train=lever.get("train"),
-                                              keep=name == "bf16_stream" and "profile" in parts)
-                if kept is not None:  # where the time goes with the residual stream in bf16
-                    record["profile"] = profile(kept, rows)
-                    del kept
+                record, _ = timed_training(rows, args.tokenizer, cfg, args, batch_size=lever.get("batch_size"),
+                                           grad_accum=lever.get("grad_accum", 1), train=lever.get("train"))
         except Exception as error:  # a lever that fails is recorded, not fatal
             record = {"error": f"{type(error).__name__}: {error}"[:500]}
         if "ours" in result and "tokens_per_s" in record:

@@ -57,7 +57,8 @@ LEVERS = {"grad_accum": "grad_accum 2 at batch 128 (one optimizer step per 2 mic
           "batch128": "batch 128 in one pass", "cudagraphs": "CUDA graphs (inductor triton.cudagraphs)",
           "coordinate": "inductor coordinate descent tuning",
           "flash_attention": "flash attention backend (not cuDNN's)",
-          "efficient_attention": "memory-efficient attention backend", "max_autotune": "inductor max_autotune"}
+          "efficient_attention": "memory-efficient attention backend", "max_autotune": "inductor max_autotune",
+          "fp32_stream": "the residual stream in fp32, as autocast leaves it (train.residual_stream fp32; (c) is bf16)"}
 
 
 def levers_section(levers: dict, train: dict) -> str:
@@ -99,15 +100,27 @@ def levers_section(levers: dict, train: dict) -> str:
             lines.append(f"| {label} | {lever['tokens_per_s']:,.0f} | {lever['vs_ours']:.3f}x | {lever['mfu']:.1%} "
                          f"| {lever['peak_mem_gib']:.1f} GiB |")
     if any(name not in levers["levers"] for name in LEVERS):
-        lines += ["", "Not measured: levers this record's run did not reach (bench/gpu_levers.py saves after each "
+        lines += ["", "Not measured: levers left out of this record's run (its --parts) or that it did not reach "
+                  "(bench/gpu_levers.py saves after each "
                   "part, so a run cut short keeps the parts it finished)."]
     if "fisher" in levers:
         f = levers["fisher"]
-        lines += ["", f"Per-example Fisher (fisher.fisher_per_example, fp32) of the same model, {f['rows']} held-out "
-                  f"rows of {f['seq_len']} tokens, {f['chunk']} rows per chunk: {f['fused_seconds']:.2f} s with the "
-                  f"fused attention (torch.func loops over the rows around it) and {f['batched_seconds']:.2f} s "
-                  f"with the math backend batched by vmap, {f['speedup']:.2f}x; the per-row group contributions "
-                  f"differ by at most {f['max_rel_diff_per_row_groups']:.1e} (relative; TF32 matrix products)."]
+        lines += ["", f"Per-example Fisher (fisher.fisher_per_example, fp32, TF32 matrix products) of the same model, "
+                  f"{f['rows']} held-out rows of {f['seq_len']} tokens, {f['chunk']} rows per chunk, by each method "
+                  "of fisher.row_gradients:", "",
+                  "| method | seconds | vs vmap | largest relative difference from vmap (per-row group parts) |",
+                  "|---|---:|---:|---:|"]
+        labels = {"hooks": "hooks: one batched backward pass (the default)",
+                  "vmap": "vmap: torch.func, its loop over rows around the fused attention",
+                  "vmap_math": "vmap_math: torch.func, attention by the math backend"}
+        for method, label in labels.items():
+            lines.append(f"| {label} | {f[f'{method}_seconds']:.3f} | {f[f'{method}_speedup_over_vmap']:.2f}x "
+                         f"| {f[f'{method}_max_rel_diff_per_row_groups']:.1e} |")
+        for method in ("hooks", "vmap"):
+            prof = f[f"profile_{method}"]
+            lines += ["", f"{method}, under torch.profiler: {prof['kernel_ms_per_step']:.1f} ms of GPU kernels per "
+                      f"chunk in {prof['wall_ms_per_step']:.1f} ms of wall time; "
+                      + ", ".join(f"{k} {v:.0%}" for k, v in prof["share_by_kind"].items()) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -97,6 +97,10 @@ def test_bf16_residual_stream_rounds_only_the_layer_norm_outputs(encoded):
             x = layer.ffn_norm(x + layer.ffn_out(F.gelu(layer.ffn_in(x)))).to(torch.bfloat16)
     assert hidden.dtype == torch.bfloat16
     torch.testing.assert_close(hidden, x, rtol=0, atol=0)
+    with torch.no_grad():  # without autocast (extraction, the Fisher) the setting does nothing
+        fp32 = model(rows, index, targets)
+        model.stream_dtype = None
+        torch.testing.assert_close(fp32, model(rows, index, targets), rtol=0, atol=0)
     assert abs(float(loss) - float(fp32_stream)) < 0.02 * float(fp32_stream)
     assert TrainConfig(seed=1, residual_stream="bf16").residual_stream == "bf16"
     with pytest.raises(ValueError, match="residual_stream"):

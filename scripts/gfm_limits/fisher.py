@@ -101,20 +101,24 @@ def fisher_per_example(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id
     column = {name: groups.index(group_of(name)) for name in params}
     tied = model.head_decoder is None
 
-    def row_squares(g):  # (B, *shape) -> (B,) float64: each row's squared norm, in one pass over g
-        return torch.linalg.vector_norm(g.flatten(1), dim=1).double().square()
-
     per_row = []  # (B, G) per chunk
     for grads, dec_grads in row_gradients(model, rows, fisher_mask, mask_id, chunk, device, method):
-        contribution = torch.zeros(len(dec_grads), len(groups), dtype=torch.float64, device=dec_grads.device)
-        for name, g in grads.items():  # g: (B, *shape)
+        parts, columns = [], []  # each (B, *shape) gradient and the group column its squares go to
+        for name, g in grads.items():
             if name == "word.weight":
-                contribution[:, -2] += row_squares(g)
+                parts.append(g)
+                columns.append(len(groups) - 2)
                 if tied:
                     g = g + dec_grads  # the tied matrix's gradient: both uses
-            contribution[:, column[name]] += row_squares(g)
-        contribution[:, -1] += row_squares(dec_grads)
-        per_row.append(contribution.cpu().numpy())
+            parts.append(g)
+            columns.append(column[name])
+        parts.append(dec_grads)
+        columns.append(len(groups) - 1)
+        # each row's squared norm of each part, one pass over each, then summed into its group's column
+        norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in parts])  # (P, B)
+        contribution = torch.zeros(len(groups), len(dec_grads), dtype=torch.float64, device=norms.device)
+        contribution.index_add_(0, torch.tensor(columns, device=norms.device), norms.double().square())
+        per_row.append(contribution.T.cpu().numpy())
     by_row = np.concatenate(per_row)  # (R, G)
     sizes: dict[str, int] = defaultdict(int)
     for name, p in params.items():
@@ -215,8 +219,15 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
     try:
         for ids, sel, inputs in masked_batches(rows, fisher_mask, mask_id, chunk, device):
             b, t = ids.shape
-            index = flat_index(sel)  # (K,) row-major, so each row's positions are one run
-            counts = sel.sum(1).tolist()
+            index = flat_index(sel)  # (K,) row-major
+            counts = sel.sum(1)  # (B,)
+            row = index // t  # each masked position's row, and its rank among the row's positions
+            rank = torch.arange(len(index), device=index.device) - (torch.cumsum(counts, 0) - counts)[row]
+            k_max = int(counts.max()) if b else 0
+
+            def by_row(values, where=(row, rank), shape=(b, k_max)):  # (K, D) -> (B, k_max, D), zero-padded
+                return _by_row(values, where, shape)
+
             seen.clear()
             with torch.enable_grad():
                 logits = model.logits_at(model.encode(inputs), index)  # (K, V)
@@ -231,16 +242,10 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
                 x, gy = x.detach(), out_grads[name]
                 if isinstance(module, nn.LayerNorm):
                     x = F.layer_norm(x, module.normalized_shape, eps=module.eps)  # the normalised input
-                if x.dim() == 3:  # (B, T, *): per row, over its positions
-                    weight = torch.einsum("bto,bti->boi", gy, x) if isinstance(module, nn.Linear) \
-                        else (gy * x).sum(1)
-                    bias = gy.sum(1)
-                else:  # (K, *): the head, at the masked positions of each row in turn
-                    weight = torch.stack([
-                        g.T @ v if isinstance(module, nn.Linear) else (g * v).sum(0)
-                        for g, v in zip(gy.split(counts), x.split(counts))])
-                    bias = torch.stack([g.sum(0) for g in gy.split(counts)])
-                grads[f"{name}.weight"], grads[f"{name}.bias"] = weight, bias
+                if x.dim() == 2:  # (K, *): the head, at the masked positions; by row, zero-padded
+                    x, gy = by_row(x), by_row(gy)
+                weight = torch.bmm(gy.transpose(1, 2), x) if isinstance(module, nn.Linear) else (gy * x).sum(1)
+                grads[f"{name}.weight"], grads[f"{name}.bias"] = weight, gy.sum(1)  # summed over each row
             h = emb_grad.shape[-1]
             word = torch.zeros(b * model.vocab_size, h, device=emb_grad.device, dtype=emb_grad.dtype)
             rows_of = torch.arange(b, device=inputs.device)[:, None] * model.vocab_size
@@ -253,9 +258,9 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
                                      dtype=emb_grad.dtype)
             token_type[:, 0] = emb_grad.sum(1)
             grads["token_type.weight"] = token_type
-            head_in = seen["head_norm"][1].detach()  # (K, H): the output projection's input
-            decoder = torch.stack([g.T @ v for g, v in zip(logit_grad.split(counts), head_in.split(counts))])
-            grads["head_bias"] = torch.stack([g.sum(0) for g in logit_grad.split(counts)])
+            head_in, logit_grad = by_row(seen["head_norm"][1].detach()), by_row(logit_grad)  # the projection's
+            decoder = torch.bmm(logit_grad.transpose(1, 2), head_in)  # input and output gradient, (B, k_max, *)
+            grads["head_bias"] = logit_grad.sum(1)
             if model.head_decoder is not None:
                 grads["head_decoder"] = decoder
             seen.clear()
@@ -263,6 +268,13 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _by_row(values, where, shape):
+    """(K, D) values at the masked positions -> (B, k_max, D), each row's own first, zero-padded."""
+    out = values.new_zeros(*shape, values.shape[1])
+    out[where] = values
+    return out
 
 
 def _order(group: str) -> tuple[int, int]:

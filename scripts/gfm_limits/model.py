@@ -11,10 +11,11 @@ included); and the MLM head runs only on the masked positions, whose flat
 indices the caller passes, so the (B*T, V) projection is never formed.
 
 `Bert.stream_dtype` (None by default) is a fourth, which changes the rounding: set
-to torch.bfloat16 under bf16 autocast, each LayerNorm's output, the residual stream
+to torch.bfloat16, under bf16 autocast each LayerNorm's output, the residual stream
 between layers, is stored in bf16 instead of the fp32 autocast gives LayerNorm, so
 the memory-bound kernels around the matrix products (dropout, residual add,
-LayerNorm, casts) move half the bytes. Each LayerNorm still computes in fp32.
+LayerNorm, casts) move half the bytes. Each LayerNorm still computes in fp32, and
+without autocast the setting does nothing.
 
 Weights convert both ways with HF names (`to_hf_state_dict`, `from_hf`), so a
 member is initialised by HF's own `_init_weights` from its seed and saved as
@@ -69,8 +70,9 @@ class Layer(nn.Module):
 
 
 def stream(x, dtype):
-    """The residual stream in `dtype` (None: as LayerNorm returns it, fp32 under autocast)."""
-    return x if dtype is None else x.to(dtype)
+    """The residual stream in `dtype` under autocast; as LayerNorm returns it (fp32) when `dtype`
+    is None or autocast is off (the same model then runs in fp32, as extraction does)."""
+    return x if dtype is None or not torch.is_autocast_enabled(x.device.type) else x.to(dtype)
 
 
 class Bert(nn.Module):

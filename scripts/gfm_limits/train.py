@@ -78,7 +78,7 @@ class TrainConfig:
     embedding_lr_scale: float = 1.0  # the token interface's lr (embeddings, MLM head) is lr x this (param_groups)
     reverse_complement_augmentation: bool = False  # k-mer DNA: each row replaced by its RC with probability 0.5
     kmer_k: int = 6  # the k of the k-mer tokenizer, for the RC map of reverse_complement_augmentation
-    residual_stream: str = "fp32"  # on a GPU: bf16 stores the residual stream in bf16 (model.Bert.stream_dtype)
+    residual_stream: str = "bf16"  # on a GPU: the residual stream in bf16 (model.Bert.stream_dtype); fp32: autocast's
 
     def __post_init__(self):
         if self.batch_size % self.grad_accum:
