@@ -7,9 +7,10 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.devices import gpu_slot
 from gfm_limits.extract import ExtractConfig, extract_member
+from gfm_limits.gpu_jobs import job_card
 
 cfg, out = ExtractConfig(**snakemake.params.extract), snakemake.output
-with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)
+with gpu_slot(), job_card():  # this job's own card of the machine, logged (devices.py, gpu_jobs.py)
     extract_member(snakemake.input.model, snakemake.input.masks, batch_size=cfg.batch_size,
                    fisher_batch_size=cfg.fisher_batch_size, predictions_out=out.predictions,
                    embeddings_out=out.embeddings, fisher_out=out.fisher,

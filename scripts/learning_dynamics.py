@@ -7,9 +7,10 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 from gfm_limits.devices import gpu_slot
 from gfm_limits.dynamics import condition_dynamics
+from gfm_limits.gpu_jobs import job_card
 
 p = snakemake.params
-with gpu_slot():  # this job's own card of the machine (gfm_limits/devices.py)
+with gpu_slot(), job_card():  # this job's own card of the machine, logged (devices.py, gpu_jobs.py)
     condition_dynamics(models=dict(zip(p.seeds, snakemake.input.models)),
                        snapshots=dict(zip(p.seeds, snakemake.input.snapshots)), masks=snakemake.input.masks,
                        train_tokens=snakemake.input.tokens, out=snakemake.output[0],

@@ -166,7 +166,8 @@ def test_every_rule_that_asks_for_a_gpu_takes_a_slot_in_its_script():
     assert {"train", "extract", "dynamics"} <= set(gpu_rules)
     for name, script in gpu_rules.items():
         text = (ROOT / "rules" / script).resolve().read_text()
-        assert "\nwith gpu_slot():" in text, f"rule {name}: {script} does not take a GPU slot"
+        assert "\nwith gpu_slot(), job_card():" in text, f"rule {name}: {script} does not take a GPU slot " \
+            "and log its card"
 
 
 def test_the_cards_are_counted_through_nvml_else_in_a_child_and_never_after_cuda_started(monkeypatch):

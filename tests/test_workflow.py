@@ -77,6 +77,13 @@ def test_controls_untied_and_no_layer_models_change_only_the_model(run):
     records = [json.loads((root / f"results/models/{c}/seed1/training.json").read_text())
                for c in ("dna_bpe", "dna_bpe_untied")]
     assert records[0]["tokens_sha256"] == records[1]["tokens_sha256"]
+    # every GPU job's log names its card and when it ran (a CPU here); training.json the card
+    from gfm_limits.gpu_jobs import read_jobs, shared_cards
+
+    jobs = read_jobs(sorted((root / "results/logs").glob("*/*/seed*.log")))
+    assert {Path(j["log"]).parts[-3] for j in jobs} >= {"train", "extract"}
+    assert all(j["card"] == {"device": "cpu"} and j["start"] <= j["end"] for j in jobs)
+    assert not shared_cards(jobs) and records[0]["card"] == {"device": "cpu"}
 
 
 def test_intervals_findings_bands_cka_and_baselines(run):

@@ -42,6 +42,7 @@ import numpy as np
 from gfm_limits import special_tokens
 from gfm_limits.files import InputError, atomic_path, sha256sum
 from gfm_limits.gpu import BusySampler
+from gfm_limits.gpu_jobs import card_identity
 from gfm_limits.layout import MEMBER_RECORD
 from gfm_limits.model import ModelConfig, autocast, build_model, save_pretrained
 from gfm_limits.model import device as default_device
@@ -442,6 +443,7 @@ def train_mlm(tokens_path, tokenizer_path, *, out_dir, curve_path, model_cfg: Mo
         "seed": cfg.seed, "steps": steps, "tokens": steps * step_tokens,
         "final_loss": curve[-1]["loss"], "seconds": seconds, "tokens_per_s": steps * step_tokens / seconds,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "card": card_identity(device),
         "compiled": stepper.forward is not model, "gpu_busy_percent": busy.percent,
         "masked_dropped": int(stepper.dropped), "resumed_from_step": first,
         "snapshot_steps": snapshots.steps if snapshots is not None else [], **digests,
