@@ -18,6 +18,8 @@ timeout -s INT -k 30 "$limit" python3 -m snakemake --cores all --resources gpu="
 rc=$?
 echo "snakemake rc=$rc after $(( $(date +%s) - start )) s"
 grep -E "^\[|Finished job|steps of|Error|error" "$out/snakemake.log" | tail -15
+python3 bench/gpu_sharing.py results/logs >"$out/gpu_sharing.txt"  # each GPU job's card; any shared at once
+echo "gpu_sharing rc=$?"; tail -3 "$out/gpu_sharing.txt"
 tar czf "$out/results.tgz" --exclude='*.safetensors' --exclude='*.npz' --exclude='*.npy' --exclude='*.pt' \
     --exclude='results/models/*/seed*.snapshots' --exclude='results/state' --exclude='results/tokens' \
     --exclude='results/corpus' --exclude='*.bin' --exclude='*.h5' --exclude='results/extract' --exclude='*.snapshots' results 2>/dev/null
