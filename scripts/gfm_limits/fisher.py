@@ -156,8 +156,9 @@ def row_gradients(model, rows: np.ndarray, fisher_mask: np.ndarray, mask_id: int
                  (the per-example gradient trick of Goodfellow 2015 and Opacus).
       vmap       torch.func: vmap of grad over the rows, each row's masked positions padded to a
                  common count. Torch's fused attention kernel has no vmap batching rule, so
-                 torch.func loops over the rows around it; on an H200 the GPU then works 13% of
-                 the wall time (bench/gpu_levers.py's profile, bench/results/h200/BENCH.md).
+                 torch.func loops over the rows around it; on an H200 its GPU kernels then fill a
+                 quarter of the wall time under the profiler, hooks' a third, and hooks is 1.2x
+                 as fast (bench/gpu_levers.py, bench/results/h200/BENCH.md).
       vmap_math  the same with attention by the math backend (plain matrix products that vmap
                  batches; it materialises each row's T x T attention).
     All three give the same gradients to rounding (tests/test_gradient_geometry.py, against an
@@ -223,11 +224,7 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
             counts = sel.sum(1)  # (B,)
             row = index // t  # each masked position's row, and its rank among the row's positions
             rank = torch.arange(len(index), device=index.device) - (torch.cumsum(counts, 0) - counts)[row]
-            k_max = int(counts.max()) if b else 0
-
-            def by_row(values, where=(row, rank), shape=(b, k_max)):  # (K, D) -> (B, k_max, D), zero-padded
-                return _by_row(values, where, shape)
-
+            where, shape = (row, rank), (b, int(counts.max()))  # for _by_row: each row's positions, padded
             seen.clear()
             with torch.enable_grad():
                 logits = model.logits_at(model.encode(inputs), index)  # (K, V)
@@ -243,7 +240,7 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
                 if isinstance(module, nn.LayerNorm):
                     x = F.layer_norm(x, module.normalized_shape, eps=module.eps)  # the normalised input
                 if x.dim() == 2:  # (K, *): the head, at the masked positions; by row, zero-padded
-                    x, gy = by_row(x), by_row(gy)
+                    x, gy = _by_row(x, where, shape), _by_row(gy, where, shape)
                 weight = torch.bmm(gy.transpose(1, 2), x) if isinstance(module, nn.Linear) else (gy * x).sum(1)
                 grads[f"{name}.weight"], grads[f"{name}.bias"] = weight, gy.sum(1)  # summed over each row
             h = emb_grad.shape[-1]
@@ -258,8 +255,9 @@ def _hook_gradients(model, rows, fisher_mask, mask_id, chunk, device):
                                      dtype=emb_grad.dtype)
             token_type[:, 0] = emb_grad.sum(1)
             grads["token_type.weight"] = token_type
-            head_in, logit_grad = by_row(seen["head_norm"][1].detach()), by_row(logit_grad)  # the projection's
-            decoder = torch.bmm(logit_grad.transpose(1, 2), head_in)  # input and output gradient, (B, k_max, *)
+            head_in = _by_row(seen["head_norm"][1].detach(), where, shape)  # the output projection's input
+            logit_grad = _by_row(logit_grad, where, shape)  # and output gradient, (B, k_max, *)
+            decoder = torch.bmm(logit_grad.transpose(1, 2), head_in)
             grads["head_bias"] = logit_grad.sum(1)
             if model.head_decoder is not None:
                 grads["head_decoder"] = decoder
