@@ -6,8 +6,9 @@ gradients unlike the dense hidden weights (arXiv 2607.01455), whatever the data.
 the held-out rows the per-example Fisher uses (the `extract.geometry_rows` drawn first, a uniform
 sample), the per-example gradient matrix G (n_rows x n_params) of each group:
 
-- word_input, word_decoder: the tied word embedding's two uses, apart (fisher.row_gradients: an
-  untied functional copy of the weight in the output projection; their sum is the tied gradient);
+- word_input, word_decoder: the tied word embedding's two uses, apart (fisher.row_gradients: the
+  input lookup's gradient and the output projection's, formed separately; their sum is the tied
+  gradient);
   in an untied model the input embedding and the decoder matrix;
 - position, token_type: the position and token-type embeddings;
 - encoder.0 .. encoder.{L-1}: every parameter of each encoder layer;

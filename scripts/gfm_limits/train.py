@@ -16,7 +16,8 @@ Resuming: the whole training state is saved on a schedule and when SLURM
 signals a job (training_state.py); a rerun continues bitwise from it.
 
 Speed (measured in bench/): on a GPU the forward pass runs under bf16
-autocast, the model (model.Bert) is compiled with torch.compile, AdamW is the
+autocast with the residual stream stored in bf16 (train.residual_stream), the
+model (model.Bert) is compiled with torch.compile, AdamW is the
 fused kernel, rows reach the GPU through pinned memory, and no step waits for
 the host: the masked positions are gathered into a fixed-size index, so no
 shape depends on the data. On a CPU everything runs in fp32, uncompiled.
